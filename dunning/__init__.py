@@ -1,0 +1,1 @@
+"""Segments, dunning ladders, contact guardrails and credit-limit recommendations."""

@@ -1,0 +1,1 @@
+"""Labels, training, calibration, evaluation, explanations and the model registry."""

@@ -1,0 +1,3 @@
+from regua.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""The `regua` command line: thin wrappers over the same functions notebooks and flows call."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+app = typer.Typer(
+    name="regua",
+    help="Default-risk scoring, segments and dunning ladders for collections.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("great_expectations", "prefect", "mlflow", "alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def simulate(
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 10_000,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
+    out: Annotated[Path, typer.Option(help="Folder for the exports.")] = Path("data/raw"),
+    fmt: Annotated[
+        Literal["parquet", "csv"], typer.Option("--format", help="File format.")
+    ] = "parquet",
+    locale: Annotated[
+        Literal["en", "pt_BR"],
+        typer.Option(help="CSV dialect: en (comma, ISO dates, UTF-8) or pt_BR (ERP style)."),
+    ] = "en",
+    end: Annotated[
+        str, typer.Option(help="Last day of the simulated history (YYYY-MM-DD).")
+    ] = "2026-10-31",
+    error_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=0.2, help="Share of rows with injected defects."),
+    ] = 0.0,
+) -> None:
+    """Write a realistic simulated Brazilian portfolio (and its ground truth) to OUT."""
+    from regua.simulate import SimulationConfig, simulate_portfolio
+
+    config = SimulationConfig(
+        customers=customers,
+        months=months,
+        seed=seed,
+        end=date.fromisoformat(end),
+        error_rate=error_rate,
+    )
+    summary = simulate_portfolio(config, out, fmt=fmt, locale=locale)
+    typer.echo(summary.to_text())
+
+
+@app.command()
+def ingest(
+    raw: Annotated[Path, typer.Option(help="Folder with the day's exports.")] = Path("data/raw"),
+    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    encoding: Annotated[
+        Literal["auto", "utf-8", "latin-1"], typer.Option(help="CSV encoding.")
+    ] = "auto",
+    separator: Annotated[str, typer.Option(help="CSV separator, or 'auto'.")] = "auto",
+    decimal: Annotated[str, typer.Option(help="Decimal mark in CSV, or 'auto'.")] = "auto",
+    max_reject_share: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Stop when a file rejects more than this share."),
+    ] = None,
+    docs: Annotated[bool, typer.Option(help="Build Great Expectations Data Docs.")] = True,
+) -> None:
+    """Validate the exports in RAW and add them to the store; rejects keep their reasons."""
+    from regua.ingest import Dialect, IngestError, ingest_exports
+    from regua.settings import get_settings
+
+    settings = get_settings()
+    if max_reject_share is not None:
+        settings = settings.model_copy(update={"max_reject_share": max_reject_share})
+    dialect = None
+    if "auto" not in (encoding, separator, decimal):
+        dialect = Dialect(encoding=encoding, separator=separator, decimal=decimal)  # type: ignore[arg-type]
+    elif {encoding, separator, decimal} != {"auto"}:
+        raise typer.BadParameter("give --encoding, --separator and --decimal together, or none")
+    try:
+        report = ingest_exports(raw, store, settings=settings, dialect=dialect, build_docs=docs)
+    except IngestError as exc:
+        typer.echo(f"ingest failed, store unchanged: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(report.to_text())
+
+
+@app.command()
+def contract() -> None:
+    """Print the data contract as Markdown (the source of data/README.md)."""
+    from regua.contract import contract_markdown
+
+    typer.echo(contract_markdown(), nl=False)
+
+
+def main() -> None:
+    """Entry point for `python -m regua`."""
+    app()

@@ -1,0 +1,70 @@
+"""Derived check columns for the rules Great Expectations cannot see on one frame.
+
+References to other tables, dates held in a referenced table and consistency between
+a payment and its invoice need a join; polars computes a flag per row here and the
+expectation suite asserts the flag, so every rule still reports through one suite.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from regua.contract import Table
+
+CUSTOMER_MATCHES_INVOICE = "_customer_matches_invoice"
+
+
+def reference_flag(column: str) -> str:
+    """Name of the flag that says `column` points at a known row."""
+    return f"_known_{column}"
+
+
+def via_column(via: str, column: str) -> str:
+    """Name of a column brought in from a referenced table (e.g. the invoice's issued_at)."""
+    return f"_{via}_{column}"
+
+
+def add_reference_checks(
+    frame: pl.DataFrame, contract: Table, known: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Flag references to rows missing from `known` and bring in dates held elsewhere.
+
+    `known` maps a table name to the rows the batch may reference: the store after the
+    tables processed earlier in this run were applied to it.
+    """
+    out = frame
+    for ref in contract.references:
+        keys = known[ref.table].select(pl.col(ref.key).alias(ref.column)).unique()
+        out = out.join(
+            keys.with_columns(pl.lit(True).alias(reference_flag(ref.column))),
+            on=ref.column,
+            how="left",
+        ).with_columns(
+            pl.when(pl.col(ref.column).is_null())
+            .then(None)
+            .otherwise(pl.col(reference_flag(ref.column)).fill_null(False))
+            .alias(reference_flag(ref.column))
+        )
+    vias = [order for order in contract.date_orders if order.via]
+    for order in vias:
+        ref = next(r for r in contract.references if r.table == order.via)
+        other = known[order.via].select(
+            pl.col(ref.key).alias(ref.column),
+            pl.col(order.earlier).alias(via_column(order.via, order.earlier)),
+        )
+        out = out.join(other, on=ref.column, how="left")
+    if contract.name == "payments":
+        owners = known["invoices"].select(
+            "invoice_id", pl.col("customer_id").alias("_invoice_customer")
+        )
+        out = (
+            out.join(owners, on="invoice_id", how="left")
+            .with_columns(
+                pl.when(pl.col("_invoice_customer").is_null())
+                .then(None)
+                .otherwise(pl.col("_invoice_customer") == pl.col("customer_id"))
+                .alias(CUSTOMER_MATCHES_INVOICE)
+            )
+            .drop("_invoice_customer")
+        )
+    return out

@@ -1,0 +1,215 @@
+"""The canonical store: typed Parquet tables in versioned folders, swapped in atomically.
+
+Layout::
+
+    <store>/CURRENT                      name of the version readers see
+    <store>/versions/<version>/tables/<table>.parquet
+    <store>/versions/<version>/rejects/<table>.parquet
+    <store>/versions/<version>/manifest.json
+    <store>/versions/<version>/data_docs/index.html
+
+A writer builds a complete new version beside the current one (unchanged files are
+hard-linked, not copied) and only then replaces `CURRENT` with `os.replace`, which is
+atomic: a reader, or a crash at any point, sees either the old store or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from regua.contract import TABLES, empty_frame, table
+
+log = logging.getLogger(__name__)
+
+KEEP_VERSIONS = 3
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "statistics": True}
+
+REJECTS_SCHEMA = pl.Schema(
+    {
+        "source_file": pl.String(),
+        "source_sha256": pl.String(),
+        "source_line": pl.Int64(),
+        "rule": pl.String(),
+        "column": pl.String(),
+        "message": pl.String(),
+        "reasons": pl.List(pl.String()),
+        "record": pl.String(),
+        "rejected_at": pl.Datetime("us", "UTC"),
+    }
+)
+"""Rejected rows: where they came from, every rule they broke, and the row itself as JSON
+(documents hashed, never in clear)."""
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    """Write `frame` to `path` through a temporary file so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        frame.write_parquet(tmp, **PARQUET_OPTIONS)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    """Write a small text file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class Store:
+    """Read access to the current version of a canonical store, and atomic commits."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r}, version={self.version!r})"
+
+    @property
+    def version(self) -> str | None:
+        """The version readers see, or None for an empty store."""
+        pointer = self.root / "CURRENT"
+        if not pointer.exists():
+            return None
+        return pointer.read_text(encoding="utf-8").strip() or None
+
+    @property
+    def version_dir(self) -> Path | None:
+        """Folder of the current version."""
+        version = self.version
+        return None if version is None else self.root / "versions" / version
+
+    def table_path(self, name: str) -> Path | None:
+        """Parquet file of a canonical table in the current version, if it exists."""
+        folder = self.version_dir
+        if folder is None:
+            return None
+        path = folder / "tables" / f"{table(name).name}.parquet"
+        return path if path.exists() else None
+
+    def has(self, name: str) -> bool:
+        """Whether the store holds table `name`."""
+        return self.table_path(name) is not None
+
+    def scan(self, name: str) -> pl.LazyFrame:
+        """Lazy scan of a canonical table; an empty typed frame when the table is absent."""
+        path = self.table_path(name)
+        if path is None:
+            return empty_frame(table(name)).lazy()
+        return pl.scan_parquet(path)
+
+    def read(self, name: str) -> pl.DataFrame:
+        """A canonical table, collected."""
+        return self.scan(name).collect()
+
+    def rejects(self, name: str) -> pl.DataFrame:
+        """Rows of table `name` rejected so far, with their reasons."""
+        folder = self.version_dir
+        path = None if folder is None else folder / "rejects" / f"{name}.parquet"
+        if path is None or not path.exists():
+            return pl.DataFrame(schema=REJECTS_SCHEMA)
+        return pl.read_parquet(path)
+
+    def manifest(self) -> dict[str, Any] | None:
+        """Manifest of the run that produced the current version."""
+        folder = self.version_dir
+        if folder is None or not (folder / "manifest.json").exists():
+            return None
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per canonical table in the current version."""
+        return {
+            name: self.scan(name).select(pl.len()).collect().item()
+            for name in TABLES
+            if self.has(name)
+        }
+
+    def commit(
+        self,
+        tables: Mapping[str, pl.DataFrame | None],
+        rejects: Mapping[str, pl.DataFrame | None],
+        manifest: dict[str, Any],
+        extra: Mapping[str, Path] | None = None,
+    ) -> str:
+        """Write a new version and make it current; `None` means "unchanged, link the old file".
+
+        `extra` maps folder names inside the version (e.g. "data_docs") to folders built
+        beforehand, which are moved in before the swap.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        version = f"{stamp}-{uuid.uuid4().hex[:8]}"
+        staging = self.root / "versions" / f".staging-{version}"
+        staging.mkdir(parents=True)
+        try:
+            previous = self.version_dir
+            for kind, frames in (("tables", tables), ("rejects", rejects)):
+                (staging / kind).mkdir()
+                names = set(frames) | self._files(previous, kind)
+                for name in sorted(names):
+                    target = staging / kind / f"{name}.parquet"
+                    frame = frames.get(name)
+                    if frame is not None:
+                        frame.write_parquet(target, **PARQUET_OPTIONS)
+                    elif previous is not None and (previous / kind / f"{name}.parquet").exists():
+                        _link_or_copy(previous / kind / f"{name}.parquet", target)
+            for folder_name, source in (extra or {}).items():
+                shutil.move(str(source), staging / folder_name)
+            manifest = {**manifest, "store_version": version, "previous_version": self.version}
+            (staging / "manifest.json").write_text(
+                json.dumps(manifest, indent=2, sort_keys=True, default=str), encoding="utf-8"
+            )
+            final = self.root / "versions" / version
+            os.replace(staging, final)
+            write_text_atomic(version + "\n", self.root / "CURRENT")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        log.info("store %s now at version %s", self.root, version)
+        self._prune()
+        return version
+
+    @staticmethod
+    def _files(folder: Path | None, kind: str) -> set[str]:
+        if folder is None or not (folder / kind).exists():
+            return set()
+        return {p.stem for p in (folder / kind).glob("*.parquet")}
+
+    def _prune(self) -> None:
+        """Drop old versions and abandoned staging folders, keeping the newest few."""
+        versions_dir = self.root / "versions"
+        current = self.version
+        for stale in versions_dir.glob(".staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        versions = sorted(p for p in versions_dir.iterdir() if not p.name.startswith("."))
+        for old in versions[:-KEEP_VERSIONS]:
+            if old.name != current:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        shutil.copy2(source, target)

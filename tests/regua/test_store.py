@@ -1,0 +1,57 @@
+"""The store swaps versions atomically and links what did not change."""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+import pytest
+
+from regua.store import KEEP_VERSIONS, Store
+
+
+def customers(limit: float) -> pl.DataFrame:
+    return pl.DataFrame({"customer_id": ["C1"], "credit_limit": [limit]})
+
+
+def test_empty_store_scans_typed_empty_tables(tmp_path):
+    store = Store(tmp_path / "store")
+    assert store.version is None
+    frame = store.read("invoices")
+    assert frame.height == 0 and frame.schema["amount"] == pl.Float64
+
+
+def test_commit_swaps_and_links_unchanged_tables(tmp_path):
+    store = Store(tmp_path)
+    first = store.commit({"customers": customers(1.0), "invoices": customers(2.0)}, {}, {"n": 1})
+    second = store.commit({"customers": customers(3.0)}, {}, {"n": 2})
+    assert store.version == second != first
+    assert store.read("customers")["credit_limit"].item() == 3.0
+    old = tmp_path / "versions" / first / "tables" / "invoices.parquet"
+    new = tmp_path / "versions" / second / "tables" / "invoices.parquet"
+    assert os.path.samefile(old, new)
+    assert store.manifest()["previous_version"] == first
+
+
+def test_a_failed_commit_leaves_the_current_version(tmp_path):
+    store = Store(tmp_path)
+    store.commit({"customers": customers(1.0)}, {}, {})
+    before = store.version
+
+    class Boom:
+        def write_parquet(self, *args, **kwargs):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        store.commit({"customers": Boom()}, {}, {})  # type: ignore[dict-item]
+    assert store.version == before
+    assert store.read("customers")["credit_limit"].item() == 1.0
+    assert not list((tmp_path / "versions").glob(".staging-*"))
+
+
+def test_old_versions_are_pruned(tmp_path):
+    store = Store(tmp_path)
+    for i in range(KEEP_VERSIONS + 2):
+        store.commit({"customers": customers(float(i))}, {}, {})
+    assert len(list((tmp_path / "versions").iterdir())) == KEEP_VERSIONS
+    assert store.read("customers")["credit_limit"].item() == KEEP_VERSIONS + 1
