@@ -30,41 +30,33 @@ def add_reference_checks(
     """Flag references to rows missing from `known` and bring in dates held elsewhere.
 
     `known` maps a table name to the rows the batch may reference: the store after the
-    tables processed earlier in this run were applied to it.
+    tables processed earlier in this run were applied to it. One join per reference
+    brings the flag, the referenced dates and (for payments) the invoice's customer.
     """
     out = frame
     for ref in contract.references:
-        keys = known[ref.table].select(pl.col(ref.key).alias(ref.column)).unique()
-        out = out.join(
-            keys.with_columns(pl.lit(True).alias(reference_flag(ref.column))),
-            on=ref.column,
-            how="left",
-        ).with_columns(
+        flag = reference_flag(ref.column)
+        brought = [pl.col(ref.key).alias(ref.column), pl.lit(True).alias(flag)]
+        brought += [
+            pl.col(order.earlier).alias(via_column(order.via, order.earlier))
+            for order in contract.date_orders
+            if order.via == ref.table
+        ]
+        owner = contract.name == "payments" and ref.table == "invoices"
+        if owner:
+            brought.append(pl.col("customer_id").alias("_invoice_customer"))
+        out = out.join(known[ref.table].select(brought), on=ref.column, how="left")
+        out = out.with_columns(
             pl.when(pl.col(ref.column).is_null())
             .then(None)
-            .otherwise(pl.col(reference_flag(ref.column)).fill_null(False))
-            .alias(reference_flag(ref.column))
+            .otherwise(pl.col(flag).fill_null(False))
+            .alias(flag)
         )
-    vias = [order for order in contract.date_orders if order.via]
-    for order in vias:
-        ref = next(r for r in contract.references if r.table == order.via)
-        other = known[order.via].select(
-            pl.col(ref.key).alias(ref.column),
-            pl.col(order.earlier).alias(via_column(order.via, order.earlier)),
-        )
-        out = out.join(other, on=ref.column, how="left")
-    if contract.name == "payments":
-        owners = known["invoices"].select(
-            "invoice_id", pl.col("customer_id").alias("_invoice_customer")
-        )
-        out = (
-            out.join(owners, on="invoice_id", how="left")
-            .with_columns(
+        if owner:
+            out = out.with_columns(
                 pl.when(pl.col("_invoice_customer").is_null())
                 .then(None)
                 .otherwise(pl.col("_invoice_customer") == pl.col("customer_id"))
                 .alias(CUSTOMER_MATCHES_INVOICE)
-            )
-            .drop("_invoice_customer")
-        )
+            ).drop("_invoice_customer")
     return out

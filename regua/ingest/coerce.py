@@ -89,12 +89,13 @@ def coerce_export(
     file: str,
     dialect: Dialect | None,
     document_key: bytes,
-) -> pl.DataFrame:
-    """Typed frame in contract order plus `_source_line`, `_type_errors` and `_record`.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The typed frame (contract columns, `_source_line`, `_type_errors`) and its source.
 
-    Raises `IngestError` when a required column is missing. Extra columns are dropped.
-    For customers the document is validated (`_document_valid`) and replaced by its hash;
-    the clear document never leaves this function.
+    The source is the export as read, restricted to contract columns, with defaults
+    filled and, for customers, the document replaced by its hash: what a reject record
+    shows. Raises `IngestError` when a required column is missing; extra columns are
+    dropped. The clear document never leaves this function.
     """
     decimal = dialect.decimal if dialect else "."
     columns = raw_columns(contract)
@@ -113,13 +114,9 @@ def coerce_export(
         for column in columns
         if column.name not in present
     )
-    names = [c.name for c in columns]
-    record_names = names
     if contract.name == "customers":
         filled = _protect_documents(filled, key=document_key)
-        record_names = ["document_hash" if n == RAW_DOCUMENT_COLUMN else n for n in names]
         columns = list(contract.columns)
-        names = [c.name for c in columns]
     schema = filled.schema
     parsed = [
         _parse_text(column, schema[column.name], decimal).alias(column.name) for column in columns
@@ -136,7 +133,6 @@ def coerce_export(
         *parsed,
         *extras,
         pl.concat_list(failed).list.drop_nulls().alias(TYPE_ERRORS),
-        pl.struct(record_names).struct.json_encode().alias(RECORD),
     )
     defaults = [
         pl.col(c.name).fill_null(pl.lit(c.default, dtype=c.dtype))
@@ -147,7 +143,18 @@ def coerce_export(
         typed = typed.with_columns(defaults)
     if contract.derived_key:
         typed = _derive_key(typed, contract)
-    return typed
+    return typed, filled.select(SOURCE_LINE, *contract.names)
+
+
+def reject_records(source: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """The rejected rows as they came in (document hashed), one JSON text per source line.
+
+    Built only for rejected lines: a JSON copy of every row would double ingest memory.
+    """
+    values = [c for c in source.columns if c != SOURCE_LINE]
+    return source.join(lines.select(SOURCE_LINE), on=SOURCE_LINE, how="semi").select(
+        SOURCE_LINE, pl.struct(values).struct.json_encode().alias(RECORD)
+    )
 
 
 def _protect_documents(raw: pl.DataFrame, *, key: bytes) -> pl.DataFrame:

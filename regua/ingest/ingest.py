@@ -22,7 +22,7 @@ import polars as pl
 from regua import __version__
 from regua.contract import TABLES, Table, table
 from regua.ingest.checks import add_reference_checks
-from regua.ingest.coerce import RECORD, TYPE_ERRORS, coerce_export
+from regua.ingest.coerce import RECORD, TYPE_ERRORS, coerce_export, reject_records
 from regua.ingest.errors import IngestError
 from regua.ingest.read import SOURCE_LINE, Dialect, ExportFile, discover_exports, read_export
 from regua.ingest.suites import Validator, rule_messages
@@ -193,20 +193,19 @@ class _Run:
         sha = export.sha256()
         expected = {c.name for c in contract.columns} | {"document", SOURCE_LINE}
         ignored = sorted(set(raw.columns) - expected)
-        typed = coerce_export(
+        typed, source = coerce_export(
             raw, contract, file=str(export.path), dialect=used, document_key=self.key
         )
         del raw
         known = {ref.table: self.table_now(ref.table) for ref in contract.references}
         known.update({o.via: self.table_now(o.via) for o in contract.date_orders if o.via})
-        if contract.name == "payments":
-            known["invoices"] = self.table_now("invoices")
         checked = add_reference_checks(typed, contract, known)
         failures = self.validator.failures(checked, contract)
         reasons = _reasons(typed, failures, RULE_ORDER)
-        rejected = typed.join(reasons, on=SOURCE_LINE, how="inner").join(
-            rule_messages(contract), on=["rule", "column"], how="left"
+        rejected = reasons.join(rule_messages(contract), on=["rule", "column"], how="left").join(
+            reject_records(source, reasons), on=SOURCE_LINE, how="left"
         )
+        del source
         accepted = typed.join(reasons.select(SOURCE_LINE), on=SOURCE_LINE, how="anti").select(
             contract.names
         )

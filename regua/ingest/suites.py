@@ -8,6 +8,7 @@ slices are cut on key boundaries so the uniqueness expectation stays exact.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from dataclasses import dataclass, field
@@ -259,8 +260,15 @@ class Validator:
             .with_columns(pl.col(_CHUNK).min().over(key))
         )
         found: list[dict[str, Any]] = []
-        for (chunk_id,), chunk in ordered.group_by(_CHUNK, maintain_order=True):
-            batch = _for_pandas(chunk.drop(_CHUNK)).to_pandas()
+        # Sorted by key, so each chunk is a contiguous slice: no copy of the whole frame.
+        starts = ordered.select(
+            pl.arg_where(pl.col(_CHUNK) != pl.col(_CHUNK).shift(1).fill_null(-1))
+        ).to_series()
+        bounds = [*starts.to_list(), ordered.height]
+        for chunk_id, (start, stop) in enumerate(itertools.pairwise(bounds)):
+            chunk = ordered.slice(start, stop - start).drop(_CHUNK)
+            batch = _for_pandas(chunk).to_pandas()
+            del chunk
             result = definition.run(
                 batch_parameters={"dataframe": batch},
                 result_format={
