@@ -117,11 +117,24 @@ def read_export(
     """Read one export: CSV as text columns, Parquet as typed; adds the source line number."""
     if export.format == "parquet":
         return _read_parquet(export.path), None
-    dialect = dialect or detect_dialect(export.path)
+    if dialect is not None:
+        return _read_csv(export.path, dialect), dialect
+    detected = detect_dialect(export.path)
+    try:
+        return _read_csv(export.path, detected), detected
+    except IngestError:
+        if detected.encoding != "utf-8":
+            raise
+        # The sniffed head was plain ASCII but an accent further down is not UTF-8.
+        fallback = Dialect("latin-1", detected.separator, detected.decimal)
+        return _read_csv(export.path, fallback), fallback
+
+
+def _read_csv(path: Path, dialect: Dialect) -> pl.DataFrame:
     with tempfile.TemporaryDirectory(prefix="regua-read-") as tmp:
-        source = export.path
+        source = path
         if dialect.encoding != "utf-8":
-            source = _to_utf8(export.path, dialect.encoding, Path(tmp))
+            source = _to_utf8(path, dialect.encoding, Path(tmp))
         try:
             frame = pl.read_csv(
                 source,
@@ -135,14 +148,14 @@ def read_export(
         except (pl.exceptions.PolarsError, csv.Error, UnicodeDecodeError) as exc:
             raise IngestError(
                 f"cannot read as CSV ({dialect.describe()}): {exc}",
-                file=export.path,
+                file=path,
                 rule="unreadable_file",
             ) from exc
     if frame.height == 0:
-        raise IngestError("file has a header but no rows", file=export.path, rule="empty_file")
+        raise IngestError("file has a header but no rows", file=path, rule="empty_file")
     frame = frame.with_columns(pl.col(SOURCE_LINE).cast(pl.Int64))
     frame = frame.rename(lambda name: name.lstrip("\ufeff").strip().lower())
-    return _blank_to_null(frame), dialect
+    return _blank_to_null(frame)
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
