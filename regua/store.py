@@ -16,6 +16,7 @@ atomic: a reader, or a crash at any point, sees either the old store or the new 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -72,6 +73,10 @@ def write_text_atomic(text: str, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class StaleVersionError(RuntimeError):
+    """Another writer changed the store after this run read it."""
 
 
 class Store:
@@ -149,13 +154,36 @@ class Store:
         rejects: Mapping[str, pl.DataFrame | None],
         manifest: dict[str, Any],
         extra: Mapping[str, Path] | None = None,
+        expected_version: str | None = None,
+        check_version: bool = False,
     ) -> str:
         """Write a new version and make it current; `None` means "unchanged, link the old file".
 
         `extra` maps folder names inside the version (e.g. "data_docs") to folders built
-        beforehand, which are moved in before the swap.
+        beforehand, which are moved in before the swap. With `expected_version`, the
+        commit fails with `StaleVersionError` if another writer committed since that
+        version was read (when `check_version`) (optimistic concurrency; writers serialise on a lock file).
         """
         self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if check_version and self.version != expected_version:
+                    raise StaleVersionError(
+                        f"store {self.root} moved from version {expected_version} to "
+                        f"{self.version} while this run was preparing; run it again"
+                    )
+                return self._commit(tables, rejects, manifest, extra)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _commit(
+        self,
+        tables: Mapping[str, pl.DataFrame | None],
+        rejects: Mapping[str, pl.DataFrame | None],
+        manifest: dict[str, Any],
+        extra: Mapping[str, Path] | None,
+    ) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         version = f"{stamp}-{uuid.uuid4().hex[:8]}"
         staging = self.root / "versions" / f".staging-{version}"

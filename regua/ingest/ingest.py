@@ -178,6 +178,7 @@ class _Run:
         self.rejects: dict[str, list[pl.DataFrame]] = {}
         self.key = settings.document_key_bytes()
         self.started = datetime.now(UTC)
+        self.read_version = store.version
 
     def table_now(self, name: str) -> pl.DataFrame:
         """The table as it stands in this run (store plus what this run already applied)."""
@@ -347,6 +348,8 @@ def ingest_exports(
                 changed_rejects,
                 report.to_manifest(),
                 extra={"data_docs": docs_dir} if docs else None,
+                expected_version=run.read_version,
+                check_version=True,
             )
             report.store_version = version
             report.data_docs = (

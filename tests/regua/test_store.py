@@ -7,7 +7,7 @@ import os
 import polars as pl
 import pytest
 
-from regua.store import KEEP_VERSIONS, Store
+from regua.store import KEEP_VERSIONS, StaleVersionError, Store
 
 
 def customers(limit: float) -> pl.DataFrame:
@@ -55,3 +55,14 @@ def test_old_versions_are_pruned(tmp_path):
         store.commit({"customers": customers(float(i))}, {}, {})
     assert len(list((tmp_path / "versions").iterdir())) == KEEP_VERSIONS
     assert store.read("customers")["credit_limit"].item() == KEEP_VERSIONS + 1
+
+
+def test_a_commit_on_a_version_that_moved_is_refused(tmp_path):
+    store = Store(tmp_path)
+    first = store.commit({"customers": customers(1.0)}, {}, {})
+    store.commit({"customers": customers(2.0)}, {}, {}, expected_version=first, check_version=True)
+    with pytest.raises(StaleVersionError):
+        store.commit(
+            {"customers": customers(3.0)}, {}, {}, expected_version=first, check_version=True
+        )
+    assert store.read("customers")["credit_limit"].item() == 2.0
