@@ -160,9 +160,9 @@ class Store:
         """Write a new version and make it current; `None` means "unchanged, link the old file".
 
         `extra` maps folder names inside the version (e.g. "data_docs") to folders built
-        beforehand, which are moved in before the swap. With `expected_version`, the
-        commit fails with `StaleVersionError` if another writer committed since that
-        version was read (when `check_version`) (optimistic concurrency; writers serialise on a lock file).
+        beforehand, which are moved in before the swap. With `check_version`, the commit
+        fails with `StaleVersionError` if another writer committed after
+        `expected_version` was read (optimistic concurrency; writers serialise on a lock).
         """
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / ".lock").open("w") as lock:
