@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from regua.contract import Table
+from regua.contract import DateOrder, Table
 
 CUSTOMER_MATCHES_INVOICE = "_customer_matches_invoice"
 
@@ -24,6 +24,27 @@ def via_column(via: str, column: str) -> str:
     return f"_{via}_{column}"
 
 
+def day_column(column: str) -> str:
+    """Name of the calendar day of a datetime column, for ordering it against a date."""
+    return f"_{column}_day"
+
+
+def compared_columns(contract: Table, order: DateOrder) -> tuple[str, str]:
+    """The (later, earlier) columns a date-order rule compares.
+
+    A date meeting a datetime is compared by calendar day: a promise made at 10:32 for
+    the same day is in order.
+    """
+    if order.via:
+        return order.later, via_column(order.via, order.earlier)
+    names = []
+    for name in (order.later, order.earlier):
+        is_datetime = isinstance(contract.column(name).dtype, pl.Datetime)
+        mixed = contract.column(order.later).dtype != contract.column(order.earlier).dtype
+        names.append(day_column(name) if is_datetime and mixed else name)
+    return names[0], names[1]
+
+
 def add_reference_checks(
     frame: pl.DataFrame, contract: Table, known: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
@@ -33,7 +54,13 @@ def add_reference_checks(
     tables processed earlier in this run were applied to it. One join per reference
     brings the flag, the referenced dates and (for payments) the invoice's customer.
     """
-    out = frame
+    days = {
+        day_column(name): name
+        for order in contract.date_orders
+        for name in (order.later, order.earlier)
+        if day_column(name) in compared_columns(contract, order)
+    }
+    out = frame.with_columns(pl.col(name).dt.date().alias(day) for day, name in days.items())
     for ref in contract.references:
         flag = reference_flag(ref.column)
         brought = [pl.col(ref.key).alias(ref.column), pl.lit(True).alias(flag)]

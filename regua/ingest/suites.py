@@ -22,7 +22,7 @@ import polars as pl
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from regua.contract import MAX_DATE, MIN_DATE, Table
-from regua.ingest.checks import CUSTOMER_MATCHES_INVOICE, reference_flag, via_column
+from regua.ingest.checks import CUSTOMER_MATCHES_INVOICE, compared_columns, reference_flag
 from regua.ingest.coerce import DOCUMENT_VALID
 from regua.ingest.read import SOURCE_LINE
 
@@ -106,14 +106,14 @@ def expectations(contract: Table) -> list[Any]:
                 )
             )
     for order in contract.date_orders:
-        earlier = via_column(order.via, order.earlier) if order.via else order.earlier
+        later, earlier = compared_columns(contract, order)
         where = f"the {order.via[:-1]}'s " if order.via else ""
         rule = Rule("date_order", order.later, f"{order.later} on or after {where}{order.earlier}")
         suite.append(
             _expectation(
                 gxe.ExpectColumnPairValuesAToBeGreaterThanB,
                 rule,
-                column_A=order.later,
+                column_A=later,
                 column_B=earlier,
                 or_equal=True,
                 ignore_row_if="either_value_is_missing",

@@ -131,6 +131,7 @@ REJECT_CASES = [
     ("invoices", "due_at", "2026-07-01", 0, "date_order"),
     ("payments", "paid_at", "2026-07-01", 0, "date_order"),
     ("contacts", "promise_date", "2026-09-01", 1, "date_order"),
+    ("contacts", "promise_date", "2026-09-12", 1, "date_order"),  # the day before the call
     ("contacts", "channel", "pigeon", 0, "allowed_values"),
     ("macro", "value", "n/a", 0, "type"),
 ]
@@ -350,3 +351,14 @@ def test_cli_ingest_prints_counts_and_fails_with_exit_code_2(tmp_path, valid_exp
     bad = runner.invoke(app, ["ingest", "--raw", str(raw), "--store", str(tmp_path / "store")])
     assert bad.exit_code == 2
     assert "payments.csv" in bad.output and "empty_file" in bad.output
+
+
+def test_a_promise_for_the_day_of_the_call_is_in_order(tmp_path, valid_exports):
+    valid_exports["contacts"] = valid_exports["contacts"].with_columns(
+        pl.when(pl.col("channel") == "phone")
+        .then(pl.lit("2026-09-13"))
+        .otherwise("promise_date")
+        .alias("promise_date")
+    )
+    report = ingest(write_exports(tmp_path / "raw", valid_exports), tmp_path / "store")
+    assert report.totals()["contacts"] == {"read": 2, "stored": 2, "rejected": 0}
