@@ -23,6 +23,7 @@ import polars as pl
 
 from regua.contract import PAYMENT_METHODS, PAYMENTS
 from regua.simulate.calendar import Calendar
+from regua.simulate.config import sequential_ids
 from regua.simulate.customers import CustomerBlock
 from regua.simulate.invoices import Cycles, Invoices
 from regua.simulate.ladder import BIG_DAY, Ladders, draw_ladders
@@ -392,8 +393,7 @@ def simulate_behaviour(
 
 def payment_ids(first: int, n: int) -> pl.Series:
     """P0000000001-style ids for payments first+1 .. first+n."""
-    numbers = pl.Series(np.arange(first + 1, first + n + 1, dtype=np.int64))
-    return ("P" + numbers.cast(pl.String).str.zfill(10)).alias("payment_id")
+    return sequential_ids("P", first, n, "payment_id")
 
 
 def payments_frame(

@@ -14,6 +14,7 @@ from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 BLOCK_CUSTOMERS = 50_000
 """Customers simulated together: bounds memory; fixed so output depends on the config only."""
@@ -80,3 +81,9 @@ class SimulationSummary:
         lines += [f"  {path}" for path in self.files]
         lines.append(f"time: {self.seconds:.1f} s")
         return "\n".join(lines)
+
+
+def sequential_ids(prefix: str, first: int, n: int, name: str, width: int = 10) -> pl.Series:
+    """`prefix` + zero-padded numbers first+1 .. first+n (e.g. I0000000001), unique per run."""
+    numbers = pl.Series(np.arange(first + 1, first + n + 1, dtype=np.int64))
+    return (prefix + numbers.cast(pl.String).str.zfill(width)).alias(name)

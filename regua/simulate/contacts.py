@@ -13,6 +13,7 @@ import polars as pl
 from regua.contract import CHANNELS, CONTACT_OUTCOMES, CONTACTS
 from regua.simulate.behaviour import Behaviour
 from regua.simulate.calendar import Calendar
+from regua.simulate.config import sequential_ids
 from regua.simulate.customers import CustomerBlock
 from regua.simulate.invoices import Invoices
 from regua.simulate.ladder import STEP_CHANNELS, STEP_IDS, contact_outcomes
@@ -65,8 +66,7 @@ def build_contacts(
 
 def contact_ids(first: int, n: int) -> pl.Series:
     """K0000000001-style ids for contacts first+1 .. first+n."""
-    numbers = pl.Series(np.arange(first + 1, first + n + 1, dtype=np.int64))
-    return ("K" + numbers.cast(pl.String).str.zfill(10)).alias("contact_id")
+    return sequential_ids("K", first, n, "contact_id")
 
 
 def contacts_frame(

@@ -21,6 +21,7 @@ import polars as pl
 from regua.contract import CHANNELS, COLLATERAL_TYPES, EMPLOYMENT_TYPES, UFS
 from regua.documents import generate_cnpjs, generate_cpfs
 from regua.simulate.calendar import Calendar
+from regua.simulate.config import sequential_ids
 from regua.simulate.geography import CITY_NAMES, UF_WEIGHTS, draw_cities
 from regua.simulate.risk import CURRENT, RECOVERING, sigmoid
 
@@ -127,9 +128,7 @@ def format_documents(digits: pl.Expr, is_pj: pl.Expr) -> pl.Expr:
 
 def customer_ids(first: int, n: int, total: int) -> pl.Series:
     """C0000001-style ids for customers first+1 .. first+n (wider past ten million)."""
-    width = max(7, len(str(total)))
-    numbers = pl.Series("n", np.arange(first + 1, first + n + 1, dtype=np.int64))
-    return ("C" + numbers.cast(pl.String).str.zfill(width)).alias("customer_id")
+    return sequential_ids("C", first, n, "customer_id", width=max(7, len(str(total))))
 
 
 def _choice(rng: np.random.Generator, shares: np.ndarray, n: int) -> np.ndarray:

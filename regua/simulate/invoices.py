@@ -17,6 +17,7 @@ import polars as pl
 
 from regua.contract import INVOICES, PRODUCTS
 from regua.simulate.calendar import Calendar
+from regua.simulate.config import sequential_ids
 from regua.simulate.customers import CREDIT_CARD, CustomerBlock
 from regua.simulate.risk import CURRENT, LATE_30, RECOVERING
 
@@ -172,8 +173,7 @@ def build_invoices(
 
 def invoice_ids(first: int, n: int) -> pl.Series:
     """I0000000001-style ids for invoices first+1 .. first+n."""
-    numbers = pl.Series(np.arange(first + 1, first + n + 1, dtype=np.int64))
-    return ("I" + numbers.cast(pl.String).str.zfill(10)).alias("invoice_id")
+    return sequential_ids("I", first, n, "invoice_id")
 
 
 def invoices_frame(
