@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     raw_dir: Path = Field(Path("data/raw"), description="Where the day's exports land.")
     store_dir: Path = Field(Path("data/store"), description="The canonical Parquet store.")
     out_dir: Path = Field(Path("data/out"), description="Nightly outputs, one folder per as_of.")
+    config_dir: Path = Field(
+        Path(__file__).resolve().parents[1] / "config",
+        description="Folder of the YAML configuration (labels, segments, ladders).",
+    )
     secret_file: Path = Field(
         Path.home() / ".regua" / "document_key",
         description="File holding the key that hashes CPF/CNPJ, created on first use.",

@@ -1,0 +1,189 @@
+"""Training labels at as_of dates: delinquency (bad) and propensity to pay (good).
+
+Labels look only at what happens after as_of, and a snapshot gets a label only when its
+whole horizon lies within the observed history (`observed_until`), so a recent snapshot
+is never labelled "good" just because its future has not happened yet. Definitions
+come from config/labels.yaml (`regua.config.LabelsConfig`).
+
+A data scientist's own labels (customer_id, as_of, label) go through `check_label_table`
+and are used the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import polars as pl
+
+from regua.config import LabelsConfig
+
+LABEL_SCHEMA = pl.Schema({"customer_id": pl.String(), "as_of": pl.Date(), "label": pl.Int8()})
+
+Frame = pl.LazyFrame | pl.DataFrame
+
+
+def _lazy(frame: Frame) -> pl.LazyFrame:
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+def settlement_dates(invoices: Frame, payments: Frame, tolerance: float) -> pl.LazyFrame:
+    """Each invoice with the date its payments first covered the amount (null: never)."""
+    running = (
+        _lazy(payments)
+        .select("invoice_id", "paid_at", "amount")
+        .group_by("invoice_id", "paid_at")
+        .agg(pl.col("amount").sum())
+        .sort("invoice_id", "paid_at")
+        .with_columns(pl.col("amount").cum_sum().over("invoice_id").alias("paid_total"))
+    )
+    settled = (
+        running.join(
+            _lazy(invoices).select("invoice_id", pl.col("amount").alias("owed")), on="invoice_id"
+        )
+        .filter(pl.col("paid_total") >= pl.col("owed") - tolerance)
+        .group_by("invoice_id")
+        .agg(pl.col("paid_at").min().alias("settled_at"))
+    )
+    return (
+        _lazy(invoices)
+        .select("invoice_id", "customer_id", "issued_at", "due_at", "amount")
+        .join(settled, on="invoice_id", how="left")
+    )
+
+
+def _snapshots(customers: Frame, as_of: Sequence[date], observed_until: date, horizon: int):
+    dates = pl.LazyFrame({"as_of": sorted(set(as_of))}, schema={"as_of": pl.Date})
+    matured = dates.filter(pl.col("as_of") + pl.duration(days=horizon) <= observed_until)
+    return (
+        _lazy(customers)
+        .select("customer_id", "opened_at")
+        .join(matured, how="cross")
+        .filter(pl.col("opened_at") <= pl.col("as_of"))
+        .select("customer_id", "as_of")
+    )
+
+
+def delinquency_labels(
+    tables: Mapping[str, Frame],
+    as_of: Sequence[date],
+    observed_until: date,
+    config: LabelsConfig,
+) -> pl.DataFrame:
+    """1 if some invoice reaches the configured days past due within the horizon, else 0.
+
+    An invoice is `min_days_past_due` late on day due_at + min_days_past_due if it is not
+    settled by then; customers already that late at as_of are left out when configured.
+    """
+    rule = config.delinquency
+    invoices = settlement_dates(tables["invoices"], tables["payments"], config.settle_tolerance)
+    late_from = pl.col("due_at") + pl.duration(days=rule.min_days_past_due)
+    unsettled_then = pl.col("settled_at").is_null() | (pl.col("settled_at") > late_from)
+    events = invoices.filter(unsettled_then).select("customer_id", late_from.alias("late_on"))
+    snapshots = _snapshots(tables["customers"], as_of, observed_until, rule.horizon_days)
+    per_snapshot = (
+        snapshots.join(events, on="customer_id", how="left")
+        .group_by("customer_id", "as_of")
+        .agg(
+            (
+                (pl.col("late_on") > pl.col("as_of"))
+                & (pl.col("late_on") <= pl.col("as_of") + pl.duration(days=rule.horizon_days))
+            )
+            .any()
+            .alias("bad"),
+        )
+    )
+    still_late = (
+        snapshots.join(invoices, on="customer_id")
+        .filter(
+            (late_from <= pl.col("as_of"))
+            & (pl.col("settled_at").is_null() | (pl.col("settled_at") > pl.col("as_of")))
+        )
+        .select("customer_id", "as_of")
+        .unique()
+        .with_columns(pl.lit(True).alias("already_late"))
+    )
+    labelled = per_snapshot.join(still_late, on=["customer_id", "as_of"], how="left")
+    if rule.exclude_already_delinquent:
+        labelled = labelled.filter(pl.col("already_late").is_null())
+    return (
+        labelled.select(
+            "customer_id", "as_of", pl.col("bad").fill_null(False).cast(pl.Int8).alias("label")
+        )
+        .sort("as_of", "customer_id")
+        .collect()
+    )
+
+
+def propensity_labels(
+    tables: Mapping[str, Frame],
+    as_of: Sequence[date],
+    observed_until: date,
+    config: LabelsConfig,
+) -> pl.DataFrame:
+    """Among customers overdue at as_of: 1 if they pay the configured share of it in time."""
+    rule = config.propensity_to_pay
+    tolerance = config.settle_tolerance
+    invoices = settlement_dates(tables["invoices"], tables["payments"], tolerance)
+    snapshots = _snapshots(tables["customers"], as_of, observed_until, rule.horizon_days)
+    overdue = snapshots.join(invoices, on="customer_id").filter(
+        (pl.col("due_at") < pl.col("as_of"))
+        & (pl.col("settled_at").is_null() | (pl.col("settled_at") > pl.col("as_of")))
+    )
+    paid = (
+        overdue.select("customer_id", "as_of", "invoice_id")
+        .join(_lazy(tables["payments"]).select("invoice_id", "paid_at", "amount"), on="invoice_id")
+        .group_by("customer_id", "as_of", "invoice_id")
+        .agg(
+            pl.col("amount")
+            .filter(pl.col("paid_at") <= pl.col("as_of"))
+            .sum()
+            .alias("paid_before"),
+            pl.col("amount")
+            .filter(
+                (pl.col("paid_at") > pl.col("as_of"))
+                & (pl.col("paid_at") <= pl.col("as_of") + pl.duration(days=rule.horizon_days))
+            )
+            .sum()
+            .alias("paid_after"),
+        )
+    )
+    per_invoice = overdue.join(paid, on=["customer_id", "as_of", "invoice_id"], how="left").select(
+        "customer_id",
+        "as_of",
+        (pl.col("amount") - pl.col("paid_before").fill_null(0)).alias("owed"),
+        pl.col("paid_after").fill_null(0),
+    )
+    return (
+        per_invoice.group_by("customer_id", "as_of")
+        .agg(pl.col("owed").sum(), pl.col("paid_after").sum())
+        .filter(pl.col("owed") > tolerance)
+        .select(
+            "customer_id",
+            "as_of",
+            (pl.col("paid_after") >= rule.min_share_paid * pl.col("owed") - 1e-9)
+            .cast(pl.Int8)
+            .alias("label"),
+        )
+        .sort("as_of", "customer_id")
+        .collect()
+    )
+
+
+def check_label_table(labels: pl.DataFrame, *, source: str = "labels") -> pl.DataFrame:
+    """A data scientist's own label table, checked: the columns, 0/1 labels, unique keys."""
+    missing = set(LABEL_SCHEMA) - set(labels.columns)
+    if missing:
+        raise ValueError(
+            f"{source}: missing column(s) {sorted(missing)}; need {list(LABEL_SCHEMA)}"
+        )
+    out = labels.select(
+        pl.col("customer_id").cast(pl.String),
+        pl.col("as_of").cast(pl.Date),
+        pl.col("label").cast(pl.Int8),
+    )
+    if out["label"].null_count() or not out["label"].is_in([0, 1]).all():
+        raise ValueError(f"{source}: column 'label' must hold only 0 and 1")
+    if out.select(pl.struct("customer_id", "as_of").is_duplicated().any()).item():
+        raise ValueError(f"{source}: (customer_id, as_of) must be unique")
+    return out.sort("as_of", "customer_id")
