@@ -81,6 +81,11 @@ class MonotoneGBMClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.array([0, 1])
         self.constraints_ = [int((self.monotone or {}).get(c, 0)) for c in X.columns]
+        self.categories_ = {
+            name: list(X[name].cat.categories)
+            for name in X.columns
+            if isinstance(X[name].dtype, pd.CategoricalDtype)
+        }
         train, valid = self._split(X, target, time)
         self.booster_ = lgb.LGBMClassifier(
             objective="binary",
@@ -147,15 +152,26 @@ class MonotoneGBMClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("the latest periods hold a single outcome: cannot validate on them")
         return rows[~valid_mask], rows[valid_mask]
 
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The fitted columns in order, categories restored (e.g. after a JSON round trip)."""
+        check_is_fitted(self, "booster_")
+        features = X[self.feature_names_in_]
+        if not self.categories_:
+            return features
+        return features.assign(
+            **{
+                name: pd.Categorical(features[name], categories=categories)
+                for name, categories in self.categories_.items()
+            }
+        )
+
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds of the booster at its best iteration."""
-        check_is_fitted(self, "booster_")
-        return self.booster_.predict(X[self.feature_names_in_], raw_score=True)
+        return self.booster_.predict(self._features(X), raw_score=True)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, columns in the order of `classes_` (0, 1)."""
-        check_is_fitted(self, "booster_")
-        features = X[self.feature_names_in_]
+        features = self._features(X)
         if self.calibrator_ is not None:
             return self.calibrator_.predict_proba(features)
         return self.booster_.predict_proba(features)
@@ -169,8 +185,7 @@ class MonotoneGBMClassifier(ClassifierMixin, BaseEstimator):
 
         About 100x the cost of a prediction: call it for the customers someone will read.
         """
-        check_is_fitted(self, "booster_")
-        values = self.booster_.predict(X[self.feature_names_in_], pred_contrib=True)
+        values = self.booster_.predict(self._features(X), pred_contrib=True)
         return pd.DataFrame(values, columns=[*self.feature_names_in_, "_bias"], index=X.index)
 
 
