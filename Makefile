@@ -39,6 +39,7 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 bench: $(STAMP) ## Run the benchmarks (large data under /tmp; minutes)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_features.py
 
 clean: ## Remove the virtualenv and generated demo data
 	rm -rf $(VENV) $(DEMO)

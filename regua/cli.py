@@ -108,6 +108,90 @@ def contract() -> None:
     typer.echo(contract_markdown(), nl=False)
 
 
+@app.command()
+def train(
+    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    kind: Annotated[
+        Literal["delinquency", "propensity_to_pay", "both"], typer.Option(help="Model(s).")
+    ] = "both",
+    as_of: Annotated[
+        str | None, typer.Option(help="Last snapshot (YYYY-MM-DD); default: latest labelled.")
+    ] = None,
+    snapshots: Annotated[int, typer.Option(min=3, help="Month-end snapshots.")] = 18,
+    out_of_time: Annotated[int, typer.Option(min=1, help="Latest snapshots held out.")] = 2,
+    labels: Annotated[
+        Path | None, typer.Option(help="Own labels (customer_id, as_of, label), Parquet/CSV.")
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Simulator truth file, for the oracle AUC.")
+    ] = None,
+) -> None:
+    """Train the models on the store, log them to MLflow and apply the champion gate."""
+    import polars as pl
+
+    from pipelines.train import read_labels, train_models
+
+    kinds = ("delinquency", "propensity_to_pay") if kind == "both" else (kind,)
+    trained = train_models(
+        store,
+        kinds,  # type: ignore[arg-type]
+        last_as_of=date.fromisoformat(as_of) if as_of else None,
+        snapshots=snapshots,
+        out_of_time=out_of_time,
+        labels=read_labels(labels) if labels else None,
+        truth=pl.read_parquet(truth) if truth else None,
+    )
+    for item in trained:
+        figures = item.result.evaluation
+        baseline = item.result.baseline_evaluation
+        oracle = item.result.oracle_auc
+        typer.echo(
+            f"{item.result.spec.kind}: out-of-time AUC {figures.auc:.4f} (scorecard "
+            f"{baseline.auc:.4f}{f', oracle {oracle:.4f}' if oracle else ''}), KS "
+            f"{figures.ks:.3f}, ECE {figures.ece:.4f}; run {item.run_id}; "
+            f"v{item.decision.version} {'champion' if item.decision.promoted else 'challenger'}: "
+            f"{item.decision.reason}"
+        )
+
+
+@app.command()
+def features(
+    as_of: Annotated[
+        list[str],
+        typer.Option("--as-of", help="As-of date (YYYY-MM-DD); repeat it for several snapshots."),
+    ],
+    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
+    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+) -> None:
+    """Build the point-in-time feature table at each AS_OF from the store and write it to OUT."""
+    import time
+
+    from features import build
+    from regua.store import write_frame_atomic
+
+    try:
+        dates = [date.fromisoformat(d) for d in as_of]
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
+    if out.suffix not in (".parquet", ".csv"):
+        raise typer.BadParameter("--out must end in .parquet or .csv")
+    started = time.perf_counter()
+    table = build(store, dates)
+    write_frame_atomic(table, out)
+    typer.echo(
+        f"{table.height:,} rows x {table.width - 2} features at {len(dates)} as-of date(s) "
+        f"-> {out} in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@app.command("features-doc")
+def features_doc() -> None:
+    """Print the feature catalog as Markdown (the source of docs/features.md)."""
+    from features import catalog_markdown
+
+    typer.echo(catalog_markdown(), nl=False)
+
+
 def main() -> None:
     """Entry point for `python -m regua`."""
     app()

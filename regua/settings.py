@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         description="MLflow tracking store; MLFLOW_TRACKING_URI wins when set.",
     )
 
+    mlflow_artifact_dir: Path = Field(
+        Path("data/mlartifacts"),
+        description="Artifacts of new experiments when tracking to a local SQLite store.",
+    )
+
     @field_validator("max_reject_share")
     @classmethod
     def _share(cls, value: float) -> float:

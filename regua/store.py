@@ -22,7 +22,8 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,26 +54,37 @@ REJECTS_SCHEMA = pl.Schema(
 (documents hashed, never in clear)."""
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
-    """Write `frame` to `path` through a temporary file so readers never see half a file."""
+@contextmanager
+def _atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of `path` and move it into place only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        frame.write_parquet(tmp, **PARQUET_OPTIONS)
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    """Write `frame` to `path` through a temporary file so readers never see half a file."""
+    with _atomic_path(path) as tmp:
+        frame.write_parquet(tmp, **PARQUET_OPTIONS)
+
+
+def write_frame_atomic(frame: pl.DataFrame, path: Path) -> None:
+    """Write `frame` atomically as Parquet or CSV, chosen by the suffix of `path`."""
+    if path.suffix == ".csv":
+        with _atomic_path(path) as tmp:
+            frame.write_csv(tmp)
+    else:
+        write_parquet_atomic(frame, path)
 
 
 def write_text_atomic(text: str, path: Path) -> None:
     """Write a small text file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with _atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class StaleVersionError(RuntimeError):

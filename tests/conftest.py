@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 os.environ.setdefault("REGUA_DOCUMENT_KEY", "test-key-not-a-secret")
+# MLflow artifacts of test runs stay out of the repository's data/ folder.
+os.environ.setdefault("REGUA_MLFLOW_ARTIFACT_DIR", tempfile.mkdtemp(prefix="regua-mlartifacts-"))
 
 VALID_CPF = "529.982.247-25"
 VALID_CPF_2 = "39053344705"

@@ -1,0 +1,232 @@
+"""Build the feature table at one or many as_of dates, point in time.
+
+`build_from_frames(tables, as_of)` is pure: it takes the canonical tables as polars
+frames and returns one row per (customer, as_of) for the customers opened on or before
+as_of, with every catalog feature in catalog order, sorted by (as_of, customer_id).
+`build(store, as_of)` reads the current store version and calls it.
+
+Point in time, table by table:
+
+- customers: a customer exists at as_of when opened_at <= as_of; registration data is
+  the current record (the contract keeps no history of it).
+- invoices: known when issued_at <= as_of.
+- payments: known when paid_at <= as_of; an invoice is settled by as_of when its
+  settling day (see `features.ledger`) is <= as_of, which only depends on payments up
+  to that day.
+- contacts: known when `at` < as_of + 1 day; a promise is judged kept or broken only
+  with payments up to as_of.
+- macro: the latest month already published, month + 1 month <= as_of.
+
+Many as_of dates share one plan: the ledgers (settling days, running totals, promise
+keeping) are computed once and cached, each row is paired with the as_of dates it is
+known at, and one `group_by(customer, as_of)` per kind of row aggregates them.
+
+Input frames must have a deterministic row order (scans and DataFrames do): invoices,
+customers and contacts are numbered by row before any join, and every branch of the
+plan must see the same numbering.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from features.behaviour import (
+    behaviour_features,
+    contact_aggregates,
+    delinquency_aggregates,
+    invoice_totals,
+    is_late_invoice,
+    open_invoice_payments,
+    payment_totals,
+    promise_aggregates,
+)
+from features.catalog import FEATURE_NAMES, output_schema
+from features.five_cs import (
+    build_macro_conditions,
+    capacity_features,
+    capital_features,
+    character_features,
+    collateral_features,
+    conditions_features,
+    join_macro,
+)
+from features.ledger import (
+    build_contact_days,
+    build_ledger_rows,
+    build_promises,
+    day_number,
+    invoice_ledger,
+    link_payments,
+    number_customers,
+    number_invoices,
+    payment_ledger,
+)
+from regua.contract import TABLES, empty_frame
+from regua.store import Store
+
+log = logging.getLogger(__name__)
+
+Frame = pl.LazyFrame | pl.DataFrame
+EPOCH = date(1970, 1, 1)
+
+NOT_READ = frozenset({"document_hash"})
+"""Required contract columns the features never read, so frames may leave them out."""
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "kind",
+    "state",
+    "declared_income",
+    "employment_type",
+    "employment_tenure_months",
+    "assets",
+    "savings",
+    "equity",
+    "monthly_debt_obligations",
+    "collateral_value",
+    "collateral_type",
+    "credit_limit",
+    "bureau_score",
+)
+
+
+def feature_expressions() -> dict[str, pl.Expr]:
+    """Every catalog feature, in catalog order, as an expression over the joined aggregates."""
+    expressions = {
+        **behaviour_features(),
+        **character_features(),
+        **capacity_features(),
+        **capital_features(),
+        **collateral_features(),
+        **conditions_features(),
+    }
+    if tuple(expressions) != FEATURE_NAMES:
+        differ = sorted(set(FEATURE_NAMES) ^ set(expressions)) or "the order"
+        raise RuntimeError(f"feature expressions and the catalog differ in {differ}")
+    return expressions
+
+
+def as_of_dates(as_of: date | Sequence[date]) -> list[date]:
+    """The as_of argument as a sorted list of distinct dates."""
+    dates = [as_of] if isinstance(as_of, date) else list(as_of)
+    if not dates:
+        raise ValueError("as_of must be a date or a non-empty sequence of dates")
+    for d in dates:
+        if not isinstance(d, date):
+            raise TypeError(f"as_of must hold dates, got {d!r}")
+    return sorted({d.date() if isinstance(d, datetime) else d for d in dates})
+
+
+def table_frame(tables: Mapping[str, Frame], name: str) -> pl.LazyFrame:
+    """Table `name` as a lazy frame with every contract column; empty and typed when absent.
+
+    Optional columns missing from the frame are added with their contract default (or
+    null), so a hand-made frame with only the required columns works; a missing required
+    column is an error that names it.
+    """
+    spec = TABLES[name]
+    frame = tables.get(name)
+    if frame is None:
+        return empty_frame(spec).lazy()
+    frame = frame.lazy()
+    present = frame.collect_schema().names()
+    missing = [c for c in spec.columns if c.name not in present]
+    required = [c.name for c in missing if c.required and c.name not in NOT_READ]
+    if required:
+        raise ValueError(f"table {name} lacks required column(s): {', '.join(required)}")
+    return frame.with_columns(pl.lit(c.default, c.dtype).alias(c.name) for c in missing)
+
+
+def on_each_date(rows: pl.LazyFrame, days: Sequence[int], keep: pl.Expr) -> pl.LazyFrame:
+    """Each row once per as_of day (`as_of_day`) at which `keep` holds.
+
+    A union of one literal-dated copy per as_of rather than a cross join: polars streams
+    the union and pushes the filter into each part, which it does not for a cross join.
+    """
+    return pl.concat(
+        [rows.with_columns(pl.lit(day, pl.Int32).alias("as_of_day")).filter(keep) for day in days]
+    )
+
+
+def aggregate_at(
+    rows: pl.LazyFrame,
+    days: Sequence[int],
+    known: pl.Expr,
+    aggregates: list[pl.Expr],
+    where: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """Aggregate, per customer and as_of, the rows known at that as_of for which `where` holds."""
+    keep = known if where is None else known & where
+    return on_each_date(rows, days, keep).group_by("cust", "as_of_day").agg(aggregates)
+
+
+def build_feature_plan(tables: Mapping[str, Frame], as_of: date | Sequence[date]) -> pl.LazyFrame:
+    """The lazy plan of `build_from_frames` (collect it, or inspect it with `explain`)."""
+    days = [(d - EPOCH).days for d in as_of_dates(as_of)]
+    as_of_day = pl.col("as_of_day")
+    customers = number_customers(table_frame(tables, "customers"))
+    customer_keys = customers.select("customer_id", "cust")
+    contacts = table_frame(tables, "contacts")
+
+    invoices = number_invoices(table_frame(tables, "invoices"), customer_keys)
+    payments_linked = link_payments(table_frame(tables, "payments"), invoices)
+    # the one expensive shared step: cache it so every branch below reuses it
+    rows = build_ledger_rows(invoices, payments_linked).cache()
+    ledger, payments = invoice_ledger(rows), payment_ledger(rows)
+    promises = build_promises(contacts, customer_keys, invoices, payments)
+    contact_days = build_contact_days(contacts, customer_keys)
+
+    issued = pl.col("issued") <= as_of_day
+    paid = pl.col("day") <= as_of_day
+    aggregates = [
+        aggregate_at(ledger, days, issued, invoice_totals()),
+        aggregate_at(ledger, days, issued, delinquency_aggregates(), is_late_invoice()),
+        aggregate_at(payments, days, paid, payment_totals()),
+        aggregate_at(payments, days, paid, open_invoice_payments(), pl.col("settled") > as_of_day),
+        aggregate_at(contact_days, days, pl.col("day") <= as_of_day, contact_aggregates()),
+        aggregate_at(promises, days, pl.col("promised_at") <= as_of_day, promise_aggregates()),
+    ]
+    # contact features are null until the portfolio holds a contact (point in time)
+    first_contact = contacts.select(day_number("at").min().alias("_first_contact"))
+    # rows come out in (as_of, customer_id) order: the base is built in that order and
+    # every join keeps it, which is much cheaper than sorting the wide result
+    base = on_each_date(
+        customers.select(
+            "cust",
+            *CUSTOMER_COLUMNS,
+            day_number("opened_at").alias("opened"),
+            day_number("birth_or_founding").alias("born"),
+        ).sort("customer_id"),
+        days,
+        pl.col("opened") <= as_of_day,
+    )
+    for frame in aggregates:
+        base = base.join(frame, on=["cust", "as_of_day"], how="left", maintain_order="left")
+    base = base.join(first_contact, how="cross", maintain_order="left").with_columns(
+        (pl.col("_first_contact") <= as_of_day).alias("_has_contacts")
+    )
+    dates = pl.LazyFrame({"as_of_day": pl.Series(days, dtype=pl.Int32)})
+    joined = join_macro(base, build_macro_conditions(table_frame(tables, "macro"), dates))
+    schema = output_schema()
+    return joined.select(
+        "customer_id",
+        as_of_day.cast(pl.Date).alias("as_of"),
+        *[expr.cast(schema[name]).alias(name) for name, expr in feature_expressions().items()],
+    )
+
+
+def build_from_frames(tables: Mapping[str, Frame], as_of: date | Sequence[date]) -> pl.DataFrame:
+    """Features of every customer known at each as_of, from the canonical tables as frames."""
+    return build_feature_plan(tables, as_of).collect()
+
+
+def build(store: Store | str | Path, as_of: date | Sequence[date]) -> pl.DataFrame:
+    """Features of every customer known at each as_of, read from the store's current version."""
+    store = store if isinstance(store, Store) else Store(store)
+    tables = {name: store.scan(name) for name in TABLES}
+    log.info("building features at %s from %s", as_of, store.root)
+    return build_from_frames(tables, as_of)

@@ -1,0 +1,271 @@
+"""Dated facts about invoices, payments and promises that hold whatever the as_of.
+
+Each fact is a day computed only from rows dated on or before it. The day an invoice
+was settled uses only the payments up to that day, so "settled by as_of"
+(`settled <= as_of`) reads the same whether or not later payments exist; the day a
+promise was kept likewise. Computing these once lets any number of as_of dates share
+the work, and point-in-time correctness reduces to comparing days with as_of.
+
+Days are Int32 day numbers (days since 1970-01-01) so windows are integer comparisons;
+`NEVER` stands for "has not happened" (an unsettled invoice, a broken promise), which
+keeps every comparison with as_of null-free. Customers are numbered (`cust`) so the
+heavy grouping works on integers.
+
+The invoice and payment ledgers come from one sort: each invoice row followed by its
+payments in day order. Running totals, the settling day and the next agreement payment
+are then prefix sums and fills along that order, with no per-invoice grouping.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.catalog import SETTLE_TOLERANCE
+from regua.contract import PRODUCTS
+
+NEVER = 2**31 - 1
+"""Day number meaning "not happened": later than any as_of."""
+RECEIVED_OUTCOMES = ("delivered", "read", "answered", "promise", "refused")
+"""Contact outcomes that mean the message or call reached the customer."""
+ANSWERED_OUTCOMES = ("answered", "promise", "refused")
+"""Contact outcomes that mean the customer responded."""
+
+_TOLERANCE_CENTS = round(SETTLE_TOLERANCE * 100)
+_INVOICE, _PAYMENT = 0, 1
+
+
+def day_number(column: str) -> pl.Expr:
+    """A Date (or Datetime) column as Int32 days since 1970-01-01."""
+    return pl.col(column).cast(pl.Date).cast(pl.Int32)
+
+
+def cents(amount: pl.Expr) -> pl.Expr:
+    """BRL amounts as whole cents, so running totals are exact."""
+    return (amount * 100).round().cast(pl.Int64)
+
+
+def number_customers(customers: pl.LazyFrame) -> pl.LazyFrame:
+    """Customers with a dense integer key `cust`: their row number, taken before any join."""
+    return customers.with_row_index("cust")
+
+
+def number_invoices(invoices: pl.LazyFrame, customer_keys: pl.LazyFrame) -> pl.LazyFrame:
+    """Invoices of known customers with integer keys `inv` and `cust`, dates as day numbers.
+
+    `inv` is the row number in `invoices`, taken before any join: joins do not keep row
+    order, and every use of the numbering must agree.
+    """
+    return (
+        invoices.with_row_index("inv")
+        .join(customer_keys, on="customer_id", how="inner")
+        .select(
+            "inv",
+            "invoice_id",
+            "cust",
+            day_number("issued_at").alias("issued"),
+            day_number("due_at").alias("due"),
+            "amount",
+            pl.col("product").cast(pl.Enum(PRODUCTS)).to_physical().alias("product"),
+        )
+    )
+
+
+def link_payments(payments: pl.LazyFrame, numbered_invoices: pl.LazyFrame) -> pl.LazyFrame:
+    """Payments with their invoice's `inv`; payments of unknown invoices are dropped.
+
+    Joins on a 64-bit hash of invoice_id (much cheaper than on the string) and then keeps
+    only pairs whose ids are equal, so a hash collision cannot pair the wrong rows.
+    """
+    hashed = pl.col("invoice_id").hash().alias("_hash")
+    return (
+        payments.select(
+            "invoice_id",
+            day_number("paid_at").alias("day"),
+            "amount",
+            (pl.col("method") == "agreement").alias("agreement"),
+            hashed,
+        )
+        .join(
+            numbered_invoices.select("inv", pl.col("invoice_id").alias("_id"), hashed),
+            on="_hash",
+            how="inner",
+        )
+        .filter(pl.col("invoice_id") == pl.col("_id"))
+        .drop("invoice_id", "_id", "_hash")
+    )
+
+
+def _from_invoice_row(column: str | pl.Expr) -> pl.Expr:
+    """The value on the invoice row that heads each run, carried down to its payments."""
+    value = pl.col(column) if isinstance(column, str) else column
+    return pl.when(pl.col("kind") == _INVOICE).then(value).forward_fill()
+
+
+def _next_in_run(flag: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """`value` on the first later row of the same invoice where `flag` holds, else NEVER."""
+    later_value = pl.when(flag).then(value).shift(-1).backward_fill()
+    later_inv = pl.when(flag).then(pl.col("inv")).shift(-1).backward_fill()
+    return pl.when(later_inv == pl.col("inv")).then(later_value).otherwise(NEVER)
+
+
+def build_ledger_rows(
+    numbered_invoices: pl.LazyFrame, linked_payments: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Invoice rows each followed by their payments in day order, with running facts.
+
+    Each row carries its invoice's `cust`, `due` and `settled` (the settling day or NEVER),
+    `open_after` (the invoice still owed at least the tolerance at the end of the row's
+    day; always true on the invoice row) and, on payment rows, `next_agreement` (the day
+    of the next agreement payment on the same invoice, or NEVER).
+    """
+    is_payment = pl.col("kind") == _PAYMENT
+    rows = pl.concat(
+        [
+            numbered_invoices.drop("invoice_id").with_columns(
+                pl.lit(_INVOICE, pl.Int8).alias("kind"),
+                pl.col("issued").alias("day"),
+                pl.lit(False).alias("agreement"),
+            ),
+            linked_payments.with_columns(pl.lit(_PAYMENT, pl.Int8).alias("kind")),
+        ],
+        how="diagonal_relaxed",
+    )
+    # one Int64 sort key: invoice, then its invoice row, then payments by day (fits while
+    # there are fewer than 2**30 invoices)
+    order = (
+        pl.col("inv").cast(pl.Int64) * 2**33
+        + pl.col("kind").cast(pl.Int64) * 2**32
+        + pl.col("day").cast(pl.Int64)
+        + 2**31
+    )
+    paid_total = pl.when(is_payment).then(cents(pl.col("amount"))).otherwise(0).cum_sum()
+    settles_here = is_payment & ~pl.col("open_after") & pl.col("open_after").shift(1)
+    return (
+        rows.with_columns(order.alias("_order"))
+        .sort("_order")
+        .with_columns(paid_total.alias("_paid_total"))
+        .with_columns(
+            (pl.col("_paid_total") - _from_invoice_row("_paid_total")).alias("_paid"),
+            (pl.col("_order") != pl.col("_order").shift(-1)).fill_null(True).alias("_day_end"),
+            cents(_from_invoice_row("amount")).alias("_owed"),
+        )
+        .with_columns(
+            pl.when("_day_end").then("_paid").backward_fill().alias("paid_eod"),
+        )
+        .with_columns(
+            (~is_payment | (pl.col("paid_eod") < pl.col("_owed") - _TOLERANCE_CENTS)).alias(
+                "open_after"
+            )
+        )
+        .with_columns(
+            _next_in_run(settles_here, pl.col("day")).alias("_settled_next"),
+            _next_in_run(is_payment & pl.col("agreement"), pl.col("day")).alias("next_agreement"),
+        )
+        .select(
+            "kind",
+            "inv",
+            _from_invoice_row("cust").alias("cust"),
+            "day",
+            "issued",
+            _from_invoice_row("due").alias("due"),
+            "amount",
+            "product",
+            "agreement",
+            "open_after",
+            _from_invoice_row("_settled_next").alias("settled"),
+            "next_agreement",
+        )
+    )
+
+
+def invoice_ledger(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per invoice: cust, issued, due, amount, product code, settled (or NEVER)."""
+    return rows.filter(pl.col("kind") == _INVOICE).select(
+        "cust", "issued", "due", "amount", "product", "settled"
+    )
+
+
+def payment_ledger(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per payment: cust, inv, day, amount, agreement, open_after, and its invoice's
+    due and settled days, and the next agreement payment day on the invoice."""
+    return rows.filter(pl.col("kind") == _PAYMENT).select(
+        "cust",
+        "inv",
+        "day",
+        "amount",
+        "agreement",
+        "open_after",
+        "due",
+        "settled",
+        "next_agreement",
+    )
+
+
+def build_promises(
+    contacts: pl.LazyFrame,
+    customer_keys: pl.LazyFrame,
+    numbered_invoices: pl.LazyFrame,
+    payments: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """Promises to pay with the day each was kept (NEVER if not kept by the promised day).
+
+    A promise is kept on the first day the payments on its invoice (on any of the
+    customer's invoices when it names none), counted from the day of the promise, reach
+    the promised amount less the tolerance (any payment when no amount was promised);
+    only days up to the promised date count.
+    """
+    promises = (
+        contacts.with_row_index("promise")  # numbered before any join, like invoices
+        .filter((pl.col("outcome") == "promise") & pl.col("promise_date").is_not_null())
+        .join(customer_keys, on="customer_id", how="inner")
+        .join(
+            numbered_invoices.select("invoice_id", "inv"),
+            on="invoice_id",
+            how="left",
+        )
+        .select(
+            "promise",
+            "cust",
+            "inv",
+            day_number("at").alias("promised_at"),
+            day_number("promise_date").alias("promise_day"),
+            cents(pl.col("promise_amount").fill_null(0.0)).alias("target"),
+        )
+    )
+    paid = payments.select("cust", "inv", "day", cents(pl.col("amount")).alias("paid"))
+    columns = ["promise", "target", "day", "paid"]
+    by_invoice = promises.filter(pl.col("inv").is_not_null()).join(
+        paid.drop("cust"), on="inv", how="inner"
+    )
+    by_customer = promises.filter(pl.col("inv").is_null()).join(
+        paid.drop("inv"), on="cust", how="inner"
+    )
+    in_term = pl.col("day").is_between(pl.col("promised_at"), pl.col("promise_day"))
+    kept = (
+        pl.concat(
+            [
+                by_invoice.filter(in_term).select(columns),
+                by_customer.filter(in_term).select(columns),
+            ]
+        )
+        .group_by("promise", "day")
+        .agg(pl.col("paid").sum(), pl.col("target").first())
+        .sort("promise", "day")
+        .with_columns(pl.col("paid").cum_sum().over("promise").alias("paid"))
+        .filter(pl.col("paid") >= pl.col("target") - _TOLERANCE_CENTS)
+        .group_by("promise")
+        .agg(pl.col("day").min().alias("kept"))
+    )
+    return promises.join(kept, on="promise", how="left").select(
+        "cust", "promised_at", "promise_day", pl.col("kept").fill_null(NEVER)
+    )
+
+
+def build_contact_days(contacts: pl.LazyFrame, customer_keys: pl.LazyFrame) -> pl.LazyFrame:
+    """Contacts as cust, day, and whether each reached the customer and was answered."""
+    return contacts.join(customer_keys, on="customer_id", how="inner").select(
+        "cust",
+        day_number("at").alias("day"),
+        pl.col("outcome").is_in(RECEIVED_OUTCOMES).alias("received"),
+        pl.col("outcome").is_in(ANSWERED_OUTCOMES).alias("answered"),
+    )
