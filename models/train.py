@@ -1,0 +1,318 @@
+"""Train and evaluate one model: snapshots, labels, an out-of-time split, two models, figures.
+
+Everything here is a function of frames and settings; logging to MLflow and writing the
+report are elsewhere (`models.tracking`, `models.report`). A data scientist can call
+`build_dataset`, `split_out_of_time` and `fit_and_evaluate` one by one in a notebook,
+with their own label table if they like.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+import pandas as pd
+import polars as pl
+import polars.selectors as cs
+from sklearn.metrics import roc_auc_score
+
+import features
+from features.catalog import CATALOG
+from models.fairness import check_no_protected_features
+from models.gbm import MonotoneGBMClassifier
+from models.labels import check_label_table, delinquency_labels, propensity_labels
+from models.metrics import Evaluation, calibration_table, evaluate, lift_table
+from models.scorecard import make_scorecard
+from regua.config import LabelsConfig
+
+log = logging.getLogger(__name__)
+
+ModelKind = Literal["delinquency", "propensity_to_pay"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("delinquency", "propensity_to_pay")
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in CATALOG)
+GROUP_OF: dict[str, str] = {f.name: f.group for f in CATALOG}
+
+Frame = pl.LazyFrame | pl.DataFrame
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What to train: the model kind, how many month-end snapshots, how many held out."""
+
+    kind: ModelKind = "delinquency"
+    snapshots: int = 18
+    out_of_time: int = 2
+    last_as_of: date | None = None
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    n_estimators: int = 2000
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_child_samples: int = 200
+    random_state: int = 42
+
+    def horizon_days(self) -> int:
+        """Days after as_of the label looks at."""
+        if self.kind == "delinquency":
+            return self.labels.delinquency.horizon_days
+        return self.labels.propensity_to_pay.horizon_days
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def month_ends(last: date, count: int) -> list[date]:
+    """`count` month-ends up to and including `last`'s month, oldest first."""
+    out, current = [], month_end(last)
+    for _ in range(count):
+        out.append(current)
+        current = month_end(current.replace(day=1) - timedelta(days=1))
+    return out[::-1]
+
+
+def observed_until(tables: Mapping[str, Frame]) -> date:
+    """The last day the history covers: the latest invoice issued or payment received."""
+    days = [
+        tables[name].lazy().select(pl.col(column).max()).collect().item()
+        for name, column in (("invoices", "issued_at"), ("payments", "paid_at"))
+    ]
+    known = [d for d in days if d is not None]
+    if not known:
+        raise ValueError("the store has no invoices or payments: nothing to learn from")
+    return max(known)
+
+
+def snapshot_dates(tables: Mapping[str, Frame], spec: TrainingSpec) -> list[date]:
+    """Month-end snapshots whose label horizon lies inside the observed history."""
+    latest_labelled = observed_until(tables) - timedelta(days=spec.horizon_days())
+    last = min(spec.last_as_of or latest_labelled, latest_labelled)
+    if month_end(last) > last:
+        last = last.replace(day=1) - timedelta(days=1)
+    return month_ends(last, spec.snapshots)
+
+
+def build_dataset(
+    tables: Mapping[str, Frame],
+    spec: TrainingSpec,
+    labels: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Features at every snapshot joined to the label (the configured one, or `labels`)."""
+    if labels is not None:
+        labels = check_label_table(labels)
+        dates = sorted(set(labels["as_of"].to_list()))
+    else:
+        dates = snapshot_dates(tables, spec)
+        until = observed_until(tables)
+        make = delinquency_labels if spec.kind == "delinquency" else propensity_labels
+        labels = make(tables, dates, until, spec.labels)
+    table = features.build_from_frames(tables, dates)
+    dataset = table.join(labels, on=["customer_id", "as_of"], how="inner")
+    if dataset.height == 0:
+        raise ValueError(f"no labelled customers for {spec.kind} at {dates[0]}..{dates[-1]}")
+    log.info(
+        "%s dataset: %d rows over %d snapshots, base rate %.3f",
+        spec.kind,
+        dataset.height,
+        len(dates),
+        dataset["label"].mean(),
+    )
+    return dataset
+
+
+def split_out_of_time(
+    dataset: pl.DataFrame, out_of_time: int, horizon_days: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The latest `out_of_time` snapshots are the test set; training keeps only snapshots
+    whose label window closed before the first test snapshot, so no customer-period is
+    seen by both."""
+    dates = sorted(set(dataset["as_of"].to_list()))
+    if len(dates) <= out_of_time:
+        raise ValueError(f"need more than {out_of_time} snapshots, have {len(dates)}")
+    first_test = dates[-out_of_time]
+    test = dataset.filter(pl.col("as_of") >= first_test)
+    train = dataset.filter(
+        (pl.col("as_of") < pl.lit(first_test))
+        & (pl.col("as_of") + pl.duration(days=horizon_days) <= pl.lit(first_test))
+    )
+    if train.height == 0:
+        raise ValueError(
+            f"no training snapshot ends its {horizon_days}-day label window before "
+            f"{first_test}: add snapshots"
+        )
+    return train, test
+
+
+def feature_matrix(frame: pl.DataFrame) -> pd.DataFrame:
+    """The catalog features as pandas: categories stay categorical for LightGBM."""
+    check_no_protected_features(FEATURE_NAMES)
+    # Integers become floats: a null at scoring time must not break the model's schema.
+    return frame.select(FEATURE_NAMES).with_columns(cs.integer().cast(pl.Float64)).to_pandas()
+
+
+def monotone_directions(kind: ModelKind) -> dict[str, int]:
+    """Catalog risk directions as constraints: as-is for default, reversed for paying."""
+    sign = 1 if kind == "delinquency" else -1
+    return {
+        f.name: sign * f.direction
+        for f in CATALOG
+        if f.direction != 0 and not isinstance(f.dtype, pl.Enum)
+    }
+
+
+@dataclass
+class TrainingResult:
+    """Fitted models and every figure and table the report and MLflow need."""
+
+    spec: TrainingSpec
+    model: MonotoneGBMClassifier
+    baseline: object
+    train_rows: int
+    test_rows: int
+    train_dates: list[date]
+    test_dates: list[date]
+    evaluation: Evaluation
+    baseline_evaluation: Evaluation
+    lift: pl.DataFrame
+    calibration: pl.DataFrame
+    importance: pl.DataFrame
+    group_importance: pl.DataFrame
+    test_scores: pl.DataFrame
+    input_example: pd.DataFrame
+    data_fingerprint: str
+    seconds: float
+    oracle_auc: float | None = None
+
+    def metrics(self) -> dict[str, float]:
+        """Flat figures for MLflow: the model's, the baseline's and the oracle gap."""
+        out = {
+            **self.evaluation.as_dict("oot_"),
+            **self.baseline_evaluation.as_dict("baseline_oot_"),
+            "train_rows": float(self.train_rows),
+            "test_rows": float(self.test_rows),
+            "best_iteration": float(self.model.best_iteration_),
+            "monotonicity_violations": float(sum(self.model.monotonicity_violations_.values())),
+            "train_seconds": self.seconds,
+        }
+        if self.oracle_auc is not None:
+            out["oracle_auc"] = self.oracle_auc
+            out["oracle_gap"] = self.oracle_auc - self.evaluation.auc
+        return out
+
+
+def _importance(model: MonotoneGBMClassifier, sample: pd.DataFrame) -> pl.DataFrame:
+    """Mean |contribution| per feature on the test set (TreeSHAP), largest first."""
+    contributions = model.contributions(sample).drop(columns=["_bias"])
+    mean_abs = contributions.abs().mean()
+    return pl.DataFrame(
+        {
+            "feature": list(mean_abs.index),
+            "group": [GROUP_OF[f] for f in mean_abs.index],
+            "mean_abs_contribution": mean_abs.to_numpy(),
+        }
+    ).sort(["mean_abs_contribution", "feature"], descending=[True, False])
+
+
+def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec) -> TrainingResult:
+    """Fit the boosted model and the scorecard on `train`; measure both on `test`."""
+    started = time.perf_counter()
+    x_train, y_train = feature_matrix(train), train["label"].to_numpy()
+    x_test, y_test = feature_matrix(test), test["label"].to_numpy()
+    model = MonotoneGBMClassifier(
+        monotone=monotone_directions(spec.kind),
+        n_estimators=spec.n_estimators,
+        learning_rate=spec.learning_rate,
+        num_leaves=spec.num_leaves,
+        min_child_samples=spec.min_child_samples,
+        random_state=spec.random_state,
+    ).fit(x_train, y_train, time=train["as_of"].to_numpy())
+    numeric = [name for name in FEATURE_NAMES if not isinstance(train.schema[name], pl.Enum)]
+    baseline = make_scorecard(random_state=spec.random_state).fit(x_train[numeric], y_train)
+    proba = model.predict_proba(x_test)[:, 1]
+    baseline_proba = baseline.predict_proba(x_test[numeric])[:, 1]
+    sample = x_test.sample(n=min(len(x_test), 5000), random_state=spec.random_state)
+    importance = _importance(model, sample)
+    group_importance = (
+        importance.group_by("group")
+        .agg(pl.col("mean_abs_contribution").sum())
+        .sort(["mean_abs_contribution", "group"], descending=[True, False])
+    )
+    scores = test.select("customer_id", "as_of", "label").with_columns(
+        pl.Series("score", proba), pl.Series("baseline_score", baseline_proba)
+    )
+    return TrainingResult(
+        spec=spec,
+        model=model,
+        baseline=baseline,
+        train_rows=train.height,
+        test_rows=test.height,
+        train_dates=sorted(set(train["as_of"].to_list())),
+        test_dates=sorted(set(test["as_of"].to_list())),
+        evaluation=evaluate(y_test, proba),
+        baseline_evaluation=evaluate(y_test, baseline_proba),
+        lift=lift_table(y_test, proba),
+        calibration=calibration_table(y_test, proba),
+        importance=importance,
+        group_importance=group_importance,
+        test_scores=scores,
+        input_example=x_test.head(5),
+        data_fingerprint=data_fingerprint(train),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def oracle_auc(scores: pl.DataFrame, truth: pl.DataFrame, kind: ModelKind) -> float | None:
+    """AUC of the simulator's true probabilities on the same test rows: the best achievable.
+
+    Truth rows are month-ends; a snapshot on a month-end matches the truth at that date.
+    """
+    column = "pd_60_180d" if kind == "delinquency" else "propensity_to_pay"
+    if column not in truth.columns:
+        return None
+    joined = scores.join(
+        truth.select("customer_id", pl.col("month_end").alias("as_of"), column),
+        on=["customer_id", "as_of"],
+        how="inner",
+    ).drop_nulls(column)
+    if joined.height < scores.height * 0.9 or joined["label"].n_unique() < 2:
+        return None
+    return float(roc_auc_score(joined["label"].to_numpy(), joined[column].to_numpy()))
+
+
+def train(
+    tables: Mapping[str, Frame],
+    spec: TrainingSpec,
+    labels: pl.DataFrame | None = None,
+    truth: pl.DataFrame | None = None,
+    label_horizon_days: int | None = None,
+) -> TrainingResult:
+    """Dataset, out-of-time split, both models and their figures, in one call.
+
+    With your own `labels`, give `label_horizon_days` (how far after as_of they look) so
+    training snapshots whose label window reaches into the test period are left out.
+    """
+    dataset = build_dataset(tables, spec, labels)
+    horizon = spec.horizon_days() if labels is None else (label_horizon_days or 0)
+    if labels is not None and label_horizon_days is None:
+        log.warning("own labels without label_horizon_days: no embargo before the test period")
+    train_set, test_set = split_out_of_time(dataset, spec.out_of_time, horizon)
+    result = fit_and_evaluate(train_set, test_set, spec)
+    if truth is not None and labels is None:
+        result.oracle_auc = oracle_auc(result.test_scores, truth, spec.kind)
+    return result
+
+
+def data_fingerprint(frame: pl.DataFrame) -> str:
+    """A content hash of a training frame: the same data and library versions, the same hash."""
+    ordered = frame.sort(["as_of", "customer_id"])
+    digest = hashlib.sha256()
+    for column in ordered.columns:
+        digest.update(column.encode())
+        digest.update(ordered[column].hash(seed=0).to_numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,103 @@
+"""Training end to end on a small simulated store, tracked in a temporary MLflow store."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import mlflow
+import polars as pl
+import pytest
+from mlflow import MlflowClient
+
+from models.labels import delinquency_labels
+from models.registry import CHAMPION, PromotionGate
+from models.train import TrainingSpec, build_dataset, observed_until, split_out_of_time
+from pipelines.train import train_models
+from regua.config import LabelsConfig
+from regua.contract import TABLES
+from regua.ingest import ingest_exports
+from regua.settings import Settings
+from regua.simulate import SimulationConfig, simulate_portfolio
+from regua.store import Store
+
+LENIENT = PromotionGate(auc_tolerance=0.05, max_ece=0.2)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    simulate_portfolio(SimulationConfig(customers=1500, months=24, seed=5), root / "raw")
+    ingest_exports(
+        root / "raw", root / "store", settings=Settings(document_key="k"), build_docs=False
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory):
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+    yield uri
+    mlflow.set_tracking_uri(None)
+
+
+def tables(root):
+    store = Store(root / "store")
+    return {name: store.scan(name) for name in TABLES}
+
+
+def test_out_of_time_split_leaves_no_customer_period_in_both(store):
+    spec = TrainingSpec(kind="delinquency", snapshots=14)
+    dataset = build_dataset(tables(store), spec)
+    train, test = split_out_of_time(dataset, 2, spec.horizon_days())
+    first_test = test["as_of"].min()
+    assert train["as_of"].max() + timedelta(days=spec.horizon_days()) <= first_test
+    assert test["as_of"].n_unique() == 2
+    assert observed_until(tables(store)) >= test["as_of"].max() + timedelta(days=180)
+
+
+def test_both_models_train_log_and_become_champions(store, tracking):
+    truth = pl.read_parquet(store / "raw" / "truth" / "truth.parquet")
+    trained = train_models(
+        store / "store", snapshots=14, truth=truth, tracking_uri=tracking, gate=LENIENT
+    )
+    client = MlflowClient(tracking_uri=tracking)
+    for item in trained:
+        result = item.result
+        assert result.evaluation.auc > 0.7
+        assert result.baseline_evaluation.auc > 0.6
+        assert sum(result.model.monotonicity_violations_.values()) == 0
+        assert result.oracle_auc is not None and result.oracle_auc > 0.5
+        run = client.get_run(item.run_id)
+        assert {"oot_auc", "oot_ece", "oot_ks", "baseline_oot_auc", "oracle_gap"} <= set(
+            run.data.metrics
+        )
+        assert run.data.tags["feature_catalog_version"]
+        artifacts = {a.path for a in client.list_artifacts(item.run_id)}
+        assert {"model_report.html", "feature_catalog.json", "figures", "tables"} <= artifacts
+        kind = result.spec.kind
+        assert (
+            str(client.get_model_version_by_alias(kind, CHAMPION).version) == item.decision.version
+        )
+
+
+def test_a_data_scientists_own_labels_train_the_same_way(store, tracking):
+    source = tables(store)
+    until = observed_until(source)
+    stricter = LabelsConfig(delinquency={"min_days_past_due": 30, "horizon_days": 90})
+    dates = [date(2025, m, 28) for m in range(3, 13)] + [date(2026, 1, 28), date(2026, 2, 27)]
+    own = delinquency_labels(source, [d for d in dates if d <= until], until, stricter)
+    trained = train_models(
+        store / "store",
+        ("delinquency",),
+        labels=own,
+        label_horizon_days=90,
+        tracking_uri=tracking,
+        gate=LENIENT,
+    )
+    result = trained[0].result
+    snapshot_dates = sorted(set(own["as_of"].to_list()))
+    assert result.test_dates == snapshot_dates[-2:]
+    assert result.train_dates[-1] + timedelta(days=90) <= result.test_dates[0]
+    test_rows = own.filter(pl.col("as_of") >= result.test_dates[0]).height
+    assert result.test_rows == test_rows
+    assert result.train_rows < own.height - test_rows  # the embargo dropped snapshots
