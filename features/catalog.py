@@ -900,3 +900,78 @@ def _direction(direction: int) -> str:
 
 def _dtype_label(dtype: pl.DataType) -> str:
     return "category" if isinstance(dtype, pl.Enum) else str(dtype).lower()
+
+
+SHORT_LABELS_PT: dict[str, str] = {
+    "dpd_now": "dias em atraso hoje",
+    "dpd_worst_{w}": "pior atraso em {w} dias",
+    "delinquency_bucket_now": "faixa de atraso atual",
+    "roll_forward_{w}": "pioras de faixa de atraso em {w} dias",
+    "roll_back_{w}": "regularizações em {w} dias",
+    "paid_late_count_{w}": "faturas pagas com atraso em {w} dias",
+    "paid_late_share_{w}": "proporção de faturas pagas com atraso em {w} dias",
+    "paid_on_time_share_{w}": "pontualidade em {w} dias",
+    "days_late_mean_{w}": "atraso médio em {w} dias",
+    "days_late_max_{w}": "maior atraso em {w} dias",
+    "paid_to_billed_{w}": "valor pago sobre o faturado em {w} dias",
+    "partial_payments_{w}": "pagamentos parciais em {w} dias",
+    "days_since_last_payment": "tempo desde o último pagamento",
+    "open_balance": "saldo em aberto",
+    "overdue_balance": "saldo vencido",
+    "limit_utilisation": "uso do limite",
+    "days_late_mean_trend": "tendência do atraso médio",
+    "paid_late_share_trend": "tendência dos pagamentos em atraso",
+    "paid_to_billed_trend": "tendência do valor pago sobre o faturado",
+    "late_first_time": "primeiro atraso",
+    "late_chronic": "atrasos recorrentes",
+    "contacts_received_{w}": "contatos de cobrança recebidos em {w} dias",
+    "contacts_answered_{w}": "contatos de cobrança respondidos em {w} dias",
+    "promises_made_{w}": "promessas de pagamento em {w} dias",
+    "promises_kept_{w}": "promessas cumpridas em {w} dias",
+    "promises_broken_{w}": "promessas não cumpridas em {w} dias",
+    "promise_kept_share_{w}": "proporção de promessas cumpridas em {w} dias",
+    "agreements_active": "acordo de pagamento ativo",
+    "agreement_payments_{w}": "parcelas de acordo pagas em {w} dias",
+    "tenure_months": "tempo de relacionamento",
+    "age_years": "idade ou tempo de fundação",
+    "bureau_score": "score de bureau",
+    "invoices_lifetime": "histórico de faturas",
+    "paid_late_share_lifetime": "proporção histórica de pagamentos em atraso",
+    "dpd_worst_lifetime": "pior atraso da história",
+    "days_since_last_delinquency": "tempo desde o último atraso",
+    "declared_income": "renda declarada",
+    "employment_type": "tipo de fonte de renda",
+    "employment_tenure_months": "tempo na fonte de renda atual",
+    "credit_limit": "limite de crédito",
+    "installment_to_income": "parcela em relação à renda",
+    "debt_to_income": "endividamento em relação à renda",
+    "open_balance_to_income": "saldo em aberto em relação à renda",
+    "assets": "patrimônio declarado",
+    "savings": "reservas financeiras",
+    "equity": "patrimônio líquido da empresa",
+    "savings_to_income": "reservas em relação à renda",
+    "assets_to_limit": "patrimônio em relação ao limite",
+    "collateral_type": "tipo de garantia",
+    "collateral_value": "valor da garantia",
+    "collateral_to_limit": "cobertura da garantia sobre o limite",
+    "collateral_to_open_balance": "cobertura da garantia sobre o saldo",
+    "kind": "tipo de cliente (PF ou PJ)",
+    "state": "UF",
+    "main_product": "produto principal",
+    "unemployment": "desemprego",
+    "unemployment_change_3m": "variação do desemprego em 3 meses",
+    "selic": "taxa Selic",
+    "ipca": "inflação (IPCA)",
+    "default_rate": "inadimplência do mercado",
+    "income_growth": "crescimento da renda",
+}
+"""Short Portuguese names of the features for the reasons analysts and customers read;
+`{w}` is the window in days."""
+
+
+def short_label_pt(name: str) -> str:
+    """The short Portuguese name of a catalog feature (its window filled in)."""
+    stem, _, window = name.rpartition("_")
+    if window.isdigit() and f"{stem}_{{w}}" in SHORT_LABELS_PT:
+        return SHORT_LABELS_PT[f"{stem}_{{w}}"].format(w=window)
+    return SHORT_LABELS_PT[name]

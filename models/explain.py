@@ -9,9 +9,13 @@ broken by group and feature name, never by chance.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import pandas as pd
 import polars as pl
+
+from features.catalog import CATALOG, short_label_pt
+from models.gbm import MonotoneGBMClassifier
 
 MAX_REASONS = 4
 
@@ -105,4 +109,32 @@ def top_reasons(
             pl.col("reason_groups").fill_null([]),
             pl.col("reason_weights").fill_null([]),
         )
+    )
+
+
+def explain(
+    model: MonotoneGBMClassifier,
+    feature_rows: pl.DataFrame,
+    kind: Literal["delinquency", "propensity_to_pay"] = "delinquency",
+    *,
+    max_reasons: int = MAX_REASONS,
+) -> pl.DataFrame:
+    """Reasons for the customers in `feature_rows` (a slice of `features.build`'s table).
+
+    The costly part is TreeSHAP (`pred_contrib`, about 100x a prediction): pass only the
+    rows someone will read, such as the day's actions and limit changes or one
+    customer looked up by an analyst.
+    """
+    from models.train import feature_matrix
+
+    matrix = feature_matrix(feature_rows)
+    matrix.index = pd.Index(feature_rows["customer_id"].to_list(), name="customer_id")
+    delinquency = kind == "delinquency"
+    return top_reasons(
+        model.contributions(matrix),
+        {f.name: f.group for f in CATALOG},
+        {f.name: short_label_pt(f.name) for f in CATALOG},
+        group_texts=RISK_TEXTS if delinquency else PAYMENT_TEXTS,
+        direction=1 if delinquency else -1,
+        max_reasons=max_reasons,
     )

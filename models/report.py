@@ -119,8 +119,14 @@ def render_html(result: TrainingResult, figures: dict[str, Path], fairness: pl.D
         for name, path in figures.items()
     )
     oracle = (
-        f"<p>Oracle AUC (simulator truth): {result.oracle_auc:.4f}; "
-        f"gap {result.oracle_auc - result.evaluation.auc:+.4f}</p>"
+        f"<p>Oracle AUC (simulator truth, point in time): {result.oracle_auc:.4f}; "
+        f"gap {result.oracle_auc - result.evaluation.auc:+.4f}"
+        + (
+            f". With four weeks of lookahead: {result.oracle_auc_lookahead:.4f}"
+            if result.oracle_auc_lookahead is not None
+            else ""
+        )
+        + "</p>"
         if result.oracle_auc is not None
         else ""
     )

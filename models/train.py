@@ -54,6 +54,7 @@ class TrainingSpec:
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 200
+    calibration: Literal["isotonic", "sigmoid"] | None = None
     random_state: int = 42
 
     def horizon_days(self) -> int:
@@ -98,21 +99,35 @@ def snapshot_dates(tables: Mapping[str, Frame], spec: TrainingSpec) -> list[date
     return month_ends(last, spec.snapshots)
 
 
+def training_dates(
+    tables: Mapping[str, Frame], spec: TrainingSpec, labels: pl.DataFrame | None = None
+) -> list[date]:
+    """The as_of dates a training needs features at: the label table's, or the snapshots."""
+    if labels is not None:
+        return sorted(set(check_label_table(labels)["as_of"].to_list()))
+    return snapshot_dates(tables, spec)
+
+
 def build_dataset(
     tables: Mapping[str, Frame],
     spec: TrainingSpec,
     labels: pl.DataFrame | None = None,
+    feature_table: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Features at every snapshot joined to the label (the configured one, or `labels`)."""
+    """Features at every snapshot joined to the label (the configured one, or `labels`).
+
+    `feature_table` (from `features.build` at these dates or more) saves rebuilding the
+    features when several models train on the same store.
+    """
+    dates = training_dates(tables, spec, labels)
     if labels is not None:
         labels = check_label_table(labels)
-        dates = sorted(set(labels["as_of"].to_list()))
     else:
-        dates = snapshot_dates(tables, spec)
-        until = observed_until(tables)
         make = delinquency_labels if spec.kind == "delinquency" else propensity_labels
-        labels = make(tables, dates, until, spec.labels)
-    table = features.build_from_frames(tables, dates)
+        labels = make(tables, dates, observed_until(tables), spec.labels)
+    if feature_table is None:
+        feature_table = features.build_from_frames(tables, dates)
+    table = feature_table.filter(pl.col("as_of").is_in(dates))
     dataset = table.join(labels, on=["customer_id", "as_of"], how="inner")
     if dataset.height == 0:
         raise ValueError(f"no labelled customers for {spec.kind} at {dates[0]}..{dates[-1]}")
@@ -188,6 +203,7 @@ class TrainingResult:
     data_fingerprint: str
     seconds: float
     oracle_auc: float | None = None
+    oracle_auc_lookahead: float | None = None
 
     def metrics(self) -> dict[str, float]:
         """Flat figures for MLflow: the model's, the baseline's and the oracle gap."""
@@ -203,6 +219,8 @@ class TrainingResult:
         if self.oracle_auc is not None:
             out["oracle_auc"] = self.oracle_auc
             out["oracle_gap"] = self.oracle_auc - self.evaluation.auc
+        if self.oracle_auc_lookahead is not None:
+            out["oracle_auc_lookahead"] = self.oracle_auc_lookahead
         return out
 
 
@@ -230,6 +248,7 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
         learning_rate=spec.learning_rate,
         num_leaves=spec.num_leaves,
         min_child_samples=spec.min_child_samples,
+        calibration=spec.calibration,
         random_state=spec.random_state,
     ).fit(x_train, y_train, time=train["as_of"].to_numpy())
     numeric = [name for name in FEATURE_NAMES if not isinstance(train.schema[name], pl.Enum)]
@@ -267,13 +286,27 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
     )
 
 
-def oracle_auc(scores: pl.DataFrame, truth: pl.DataFrame, kind: ModelKind) -> float | None:
-    """AUC of the simulator's true probabilities on the same test rows: the best achievable.
+ORACLE_COLUMNS: dict[ModelKind, tuple[str, str | None]] = {
+    "delinquency": ("pd_60_180d_pit", "pd_60_180d"),
+    "propensity_to_pay": ("propensity_to_pay", None),
+}
+"""Truth columns per model: the point-in-time oracle and the one that looks ahead."""
 
-    Truth rows are month-ends; a snapshot on a month-end matches the truth at that date.
+
+def oracle_auc(
+    scores: pl.DataFrame, truth: pl.DataFrame, kind: ModelKind, *, lookahead: bool = False
+) -> float | None:
+    """AUC of the simulator's true probabilities on the same test rows.
+
+    The point-in-time oracle (`pd_60_180d_pit`) knows every hidden trait but only what
+    was resolved by the previous month-end: the best a model fed data up to as_of can
+    hope for. With `lookahead`, `pd_60_180d` also knows whether the month's bill will be
+    paid, up to four weeks past as_of; it is reported, not a target. Truth rows are
+    month-ends; a snapshot on a month-end matches the truth at that date.
     """
-    column = "pd_60_180d" if kind == "delinquency" else "propensity_to_pay"
-    if column not in truth.columns:
+    pit, ahead = ORACLE_COLUMNS[kind]
+    column = ahead if lookahead else pit
+    if column is None or column not in truth.columns:
         return None
     joined = scores.join(
         truth.select("customer_id", pl.col("month_end").alias("as_of"), column),
@@ -291,13 +324,14 @@ def train(
     labels: pl.DataFrame | None = None,
     truth: pl.DataFrame | None = None,
     label_horizon_days: int | None = None,
+    feature_table: pl.DataFrame | None = None,
 ) -> TrainingResult:
     """Dataset, out-of-time split, both models and their figures, in one call.
 
     With your own `labels`, give `label_horizon_days` (how far after as_of they look) so
     training snapshots whose label window reaches into the test period are left out.
     """
-    dataset = build_dataset(tables, spec, labels)
+    dataset = build_dataset(tables, spec, labels, feature_table)
     horizon = spec.horizon_days() if labels is None else (label_horizon_days or 0)
     if labels is not None and label_horizon_days is None:
         log.warning("own labels without label_horizon_days: no embargo before the test period")
@@ -305,6 +339,9 @@ def train(
     result = fit_and_evaluate(train_set, test_set, spec)
     if truth is not None and labels is None:
         result.oracle_auc = oracle_auc(result.test_scores, truth, spec.kind)
+        result.oracle_auc_lookahead = oracle_auc(
+            result.test_scores, truth, spec.kind, lookahead=True
+        )
     return result
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import polars as pl
 
+import features
 from models.registry import PromotionDecision, PromotionGate
 from models.tracking import log_training
-from models.train import ModelKind, TrainingResult, TrainingSpec, train
+from models.train import ModelKind, TrainingResult, TrainingSpec, train, training_dates
 from regua.contract import TABLES
 from regua.settings import get_settings
 from regua.store import Store
@@ -57,13 +58,21 @@ def train_models(
     if store.version is None:
         raise ValueError(f"store {store.root} is empty: run `regua ingest` first")
     tables = {name: store.scan(name) for name in TABLES}
+    specs = [
+        TrainingSpec(kind=kind, snapshots=snapshots, out_of_time=out_of_time, last_as_of=last_as_of)
+        for kind in kinds
+    ]
+    dates = sorted({d for spec in specs for d in training_dates(tables, spec, labels)})
+    feature_table = features.build_from_frames(tables, dates)
     trained = []
-    for kind in kinds:
-        spec = TrainingSpec(
-            kind=kind, snapshots=snapshots, out_of_time=out_of_time, last_as_of=last_as_of
-        )
+    for spec in specs:
         result = train(
-            tables, spec, labels=labels, truth=truth, label_horizon_days=label_horizon_days
+            tables,
+            spec,
+            labels=labels,
+            truth=truth,
+            label_horizon_days=label_horizon_days,
+            feature_table=feature_table,
         )
         run_id, decision = log_training(
             result,

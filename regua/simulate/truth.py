@@ -26,6 +26,12 @@ Columns of `truth/truth.parquet` (T is the month, month_end its last day, capped
   Bills fall due on days 8-28, so the chain entering dpd60 at step u is the day the
   bill of month u-1 turns 60 days past due, and this event matches the written
   invoices and payments day for day.
+- pd_60_180d_pit: the same event, known only up to the previous month-end: the chain
+  starts from the state after step T-1 and steps T .. T+5 are all uncertain. The state
+  after step T says whether month T's bill will be paid within 29 days of its due date,
+  which at month_end is up to four weeks in the future, so pd_60_180d knows part of the
+  outcome; pd_60_180d_pit does not, and is the oracle for a model fed data up to
+  month_end (it knows every hidden trait, but nothing of month T's payments).
 - propensity_to_pay: probability of paying in full (so at least 90% of) what is
   overdue at the next step, i.e. within about 30 days: from dpd30 a cure or a roll
   (the overdue bill paid), from dpd60 or default a cure. For every other state
@@ -58,8 +64,10 @@ from regua.simulate.risk import (
     RECOVERY_RATE,
     STATE_LABELS,
     Lifts,
+    Transitions,
     in_agreement,
     is_blocked,
+    previous_states,
     transition_probabilities,
 )
 
@@ -73,19 +81,16 @@ def risk_index(customers: CustomerBlock, path: MacroPath, months: int) -> np.nda
     return customers.base_risk[:, None] + customers.exposure[:, None] * conditions
 
 
-def truth_probabilities(
-    states: np.ndarray, x: np.ndarray, lifts: Lifts, open_month: np.ndarray
-) -> dict[str, np.ndarray]:
-    """pd_next_month, pd_60_180d and propensity_to_pay of every customer-month."""
-    months = states.shape[1]
-    t = transition_probabilities(x, lifts)
-    billed_from = open_month[:, None] + 1
+def _chance_of_60(
+    start: np.ndarray, t: Transitions, steps: range, billed_from: np.ndarray, months: int
+) -> np.ndarray:
+    """Probability that the chain, in `start` before the first of `steps`, enters dpd60 at
+    one of them; step k of column T uses the transitions of month T + k."""
     month_grid = np.arange(months)[None, :]
-    current = (states != LATE_30) & (states != RECOVERING) & ~is_blocked(states)
-    v_c = current.astype(float)
-    v_r = (states == RECOVERING).astype(float)
-    v_x = (states == LATE_30).astype(float)
-    for k in range(1, HORIZON_STEPS + 1):
+    v_c = ((start != LATE_30) & (start != RECOVERING) & ~is_blocked(start)).astype(float)
+    v_r = (start == RECOVERING).astype(float)
+    v_x = (start == LATE_30).astype(float)
+    for k in steps:
         mc = t.miss_current[:, k : k + months]
         mr = t.miss_recovering[:, k : k + months]
         c1 = t.cure_late_30[:, k : k + months]
@@ -97,7 +102,23 @@ def truth_probabilities(
         v_c = np.where(moves, new_c, v_c)
         v_r = np.where(moves, new_r, v_r)
         v_x = np.where(moves, new_x, v_x)
-    pd_60 = np.where(is_blocked(states), 1.0, 1.0 - (v_c + v_r + v_x))
+    return np.where(is_blocked(start), 1.0, 1.0 - (v_c + v_r + v_x))
+
+
+def truth_probabilities(
+    states: np.ndarray,
+    x: np.ndarray,
+    lifts: Lifts,
+    open_month: np.ndarray,
+    initial: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """pd_next_month, pd_60_180d, pd_60_180d_pit and propensity_to_pay per customer-month."""
+    months = states.shape[1]
+    t = transition_probabilities(x, lifts)
+    billed_from = open_month[:, None] + 1
+    pd_60 = _chance_of_60(states, t, range(1, HORIZON_STEPS + 1), billed_from, months)
+    before = previous_states(states, states[:, 0] if initial is None else initial)
+    pd_60_pit = _chance_of_60(before, t, range(HORIZON_STEPS + 1), billed_from, months)
 
     def nxt(values: np.ndarray) -> np.ndarray:
         return values[:, 1 : months + 1]
@@ -127,6 +148,7 @@ def truth_probabilities(
     return {
         "pd_next_month": np.clip(pd_next, 0.0, 1.0),
         "pd_60_180d": np.clip(pd_60, 0.0, 1.0),
+        "pd_60_180d_pit": np.clip(pd_60_pit, 0.0, 1.0),
         "propensity_to_pay": np.clip(propensity, 0.0, 1.0),
     }
 
@@ -141,7 +163,7 @@ def truth_frame(
 ) -> pl.DataFrame:
     """The truth rows of a block, customer by customer, month by month."""
     n, months = states.shape
-    probabilities = truth_probabilities(states, x, lifts, customers.open_month)
+    probabilities = truth_probabilities(states, x, lifts, customers.open_month, customers.initial)
     month_end = calendar.month_end(np.arange(months))
     opened_at = customers.frame["opened_at"].cast(pl.Int32).to_numpy()
 

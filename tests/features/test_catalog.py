@@ -14,6 +14,7 @@ from features.catalog import (
     catalog_version,
     monotone_constraints,
     output_schema,
+    short_label_pt,
 )
 from tests.features.frames import random_portfolio
 
@@ -56,3 +57,12 @@ def test_docs_features_md_is_generated_from_the_catalog() -> None:
     )
     for f in CATALOG:
         assert f"`{f.name}`" in DOCS.read_text(encoding="utf-8")
+
+
+def test_every_feature_has_a_short_portuguese_label_for_reasons() -> None:
+    labels = [short_label_pt(f.name) for f in CATALOG]
+    assert all(label and "{" not in label for label in labels)
+    assert len(set(labels)) == len(labels)
+    assert (
+        short_label_pt("paid_late_share_180") == "proporção de faturas pagas com atraso em 180 dias"
+    )

@@ -82,6 +82,19 @@ def test_probabilities_follow_classes_and_are_calibrated_out_of_sample(fitted):
     assert expected_calibration_error(y, proba[:, 1]) < 0.03
 
 
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_a_calibrator_fitted_on_the_latest_period_keeps_the_ranking_and_calibrates(method):
+    X, y, time = portfolio()
+    model = MonotoneGBMClassifier(
+        monotone=MONOTONE, n_estimators=200, calibration=method, random_state=0
+    ).fit(X, y, time=time)
+    fresh_X, fresh_y, _ = portfolio(n=20000, seed=6)
+    proba = model.predict_proba(fresh_X)[:, 1]
+    assert model.calibrator_ is not None
+    assert roc_auc_score(fresh_y, proba) > roc_auc_score(fresh_y, model.predict_raw(fresh_X)) - 0.01
+    assert expected_calibration_error(fresh_y, proba) < 0.03
+
+
 def test_contributions_add_up_to_the_raw_score(fitted):
     model, X, _, _ = fitted
     contributions = model.contributions(X.head(50))

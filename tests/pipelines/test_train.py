@@ -9,6 +9,8 @@ import polars as pl
 import pytest
 from mlflow import MlflowClient
 
+import features
+from models.explain import explain
 from models.labels import delinquency_labels
 from models.registry import CHAMPION, PromotionGate
 from models.train import TrainingSpec, build_dataset, observed_until, split_out_of_time
@@ -78,6 +80,26 @@ def test_both_models_train_log_and_become_champions(store, tracking):
         assert (
             str(client.get_model_version_by_alias(kind, CHAMPION).version) == item.decision.version
         )
+    delinquency = trained[0].result
+    assert delinquency.oracle_auc_lookahead is not None
+
+
+def test_reasons_on_demand_are_short_portuguese_and_repeatable(store, tracking):
+    trained = train_models(
+        store / "store", ("delinquency",), snapshots=14, tracking_uri=tracking, gate=LENIENT
+    )
+    model = trained[0].result.model
+    as_of = trained[0].result.test_dates[-1]
+    rows = features.build(Store(store / "store"), [as_of]).sort("dpd_now", descending=True)
+    looked_up = rows.head(25)
+    reasons = explain(model, looked_up)
+    assert reasons["customer_id"].to_list() == looked_up["customer_id"].to_list()
+    assert reasons["reasons"].list.len().max() <= 4
+    assert reasons["reasons"].list.len().min() >= 1  # the most overdue have reasons
+    assert any("atraso" in text for text in reasons["reasons"].explode().to_list())
+    assert explain(model, looked_up).equals(reasons)
+    single = explain(model, looked_up.slice(3, 1))
+    assert single.row(0) == reasons.row(3)
 
 
 def test_a_data_scientists_own_labels_train_the_same_way(store, tracking):
