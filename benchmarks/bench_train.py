@@ -1,0 +1,156 @@
+"""Training speed and quality: both models, against the scorecard baseline and the oracle.
+
+    python benchmarks/bench_train.py --customers 100000 [--months 24]
+    python benchmarks/bench_train.py --store DIR --truth FILE   # reuse an ingested store
+
+Without --store, a portfolio is simulated (seed 1) and ingested once under
+/tmp/regua-bench/train (never the repo). Training logs to a throwaway MLflow store in
+that folder. Prints two Markdown tables for benchmarks/README.md: the models (time,
+out-of-time figures, the scorecard's and the oracle's AUC) and the cost of reasons
+(TreeSHAP contributions against a plain prediction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_ingest import machine
+
+ROOT = Path(os.environ.get("REGUA_BENCH_DIR", "/tmp/regua-bench")) / "train"
+REGUA = [sys.executable, "-m", "regua"]
+
+
+def prepare_store(customers: int, months: int) -> tuple[Path, Path]:
+    """A simulated, ingested store for the size and its truth file, made once and reused."""
+    folder = ROOT / f"{customers}x{months}"
+    store, truth = folder / "store", folder / "truth.parquet"
+    if (store / "CURRENT").exists() and truth.exists():
+        return store, truth
+    shutil.rmtree(folder, ignore_errors=True)
+    raw = folder / "raw"
+    subprocess.run(
+        [*REGUA, "simulate", "--customers", str(customers), "--months", str(months),
+         "--seed", "1", "--out", str(raw)],
+        check=True, stdout=sys.stderr,
+    )  # fmt: skip
+    subprocess.run(
+        [*REGUA, "ingest", "--raw", str(raw), "--store", str(store), "--no-docs"],
+        check=True,
+        stdout=sys.stderr,
+    )
+    shutil.move(raw / "truth" / "truth.parquet", truth)
+    shutil.rmtree(raw, ignore_errors=True)
+    return store, truth
+
+
+def reasons_cost(
+    model, rows: pl.DataFrame, sizes: list[int]
+) -> list[tuple[int, float, float, float]]:
+    """Seconds to predict, to compute contributions and to build reasons for n customers."""
+    from models.explain import explain
+    from models.train import feature_matrix
+
+    out = []
+    for n in sizes:
+        sample = rows.head(n)
+        matrix = feature_matrix(sample)
+        started = time.perf_counter()
+        model.predict_proba(matrix)
+        predict = time.perf_counter() - started
+        started = time.perf_counter()
+        model.contributions(matrix)
+        contrib = time.perf_counter() - started
+        started = time.perf_counter()
+        explain(model, sample)
+        reasons = time.perf_counter() - started
+        out.append((sample.height, predict, contrib, reasons))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--store", type=Path)
+    parser.add_argument("--truth", type=Path)
+    args = parser.parse_args()
+    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
+    if args.store:
+        store, truth = args.store, args.truth
+    else:
+        store, truth = prepare_store(args.customers, args.months)
+    mlflow_dir = ROOT / "mlflow"
+    shutil.rmtree(mlflow_dir, ignore_errors=True)
+    mlflow_dir.mkdir(parents=True)
+    os.environ["REGUA_MLFLOW_ARTIFACT_DIR"] = str(mlflow_dir / "artifacts")
+
+    import features
+    from models.registry import PromotionGate
+    from pipelines.train import train_models
+    from regua.store import Store
+
+    started = time.perf_counter()
+    trained = train_models(
+        store,
+        truth=pl.read_parquet(truth) if truth else None,
+        tracking_uri=f"sqlite:///{mlflow_dir}/mlflow.db",
+        gate=PromotionGate(),
+    )
+    total = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+    print(f"{date.today()} — {machine()}; store {store}\n")
+    print(
+        f"Both models, features built once, logged to MLflow: {total:.0f} s in all, "
+        f"peak RSS {peak:.1f} GiB.\n"
+    )
+    print(
+        "| model | train rows | test rows | fit + evaluate (s) | OOT AUC | scorecard AUC "
+        "| oracle AUC (point in time) | gap | oracle AUC (lookahead) | KS | Brier | ECE "
+        "| trees | monotone violations | gate |"
+    )
+    print("| --- |" + " ---: |" * 13 + " --- |")
+    for item in trained:
+        r, e = item.result, item.result.evaluation
+
+        def fmt(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.4f}"
+
+        gap = None if r.oracle_auc is None else r.oracle_auc - e.auc
+        print(
+            f"| {r.spec.kind} | {r.train_rows:,} | {r.test_rows:,} | {r.seconds:.0f} "
+            f"| {e.auc:.4f} | {r.baseline_evaluation.auc:.4f} | {fmt(r.oracle_auc)} "
+            f"| {fmt(gap)} | {fmt(r.oracle_auc_lookahead)} | {e.ks:.3f} | {e.brier:.4f} "
+            f"| {e.ece:.4f} | {r.model.best_iteration_} "
+            f"| {sum(r.model.monotonicity_violations_.values())} "
+            f"| {'champion' if item.decision.promoted else 'challenger'} |",
+            flush=True,
+        )
+
+    model = trained[0].result.model
+    as_of = trained[0].result.test_dates[-1]
+    rows = features.build(Store(store), [as_of])
+    print("\nReasons (delinquency model, one as_of):\n")
+    print("| customers | predict_proba (s) | contributions (s) | reasons (s) | reasons / predict |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    for n, predict, contrib, reasons in reasons_cost(model, rows, [1, 1_000, rows.height]):
+        print(
+            f"| {n:,} | {predict:.3f} | {contrib:.3f} | {reasons:.3f} | {reasons / predict:.0f}x |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
