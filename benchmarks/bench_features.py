@@ -16,9 +16,7 @@ import argparse
 import calendar
 import json
 import os
-import platform
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -27,31 +25,12 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(os.environ.get("REGUA_BENCH_DIR", "/tmp/regua-bench")) / "features"
-REGUA = [sys.executable, "-m", "regua"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import BENCH_ROOT, machine, prepare_store
+
+ROOT = BENCH_ROOT / "features"
 IMPLEMENTATIONS = ("polars", "pandas", "duckdb", "polars-12-in-one-call", "polars-12-single-calls")
-
-
-def prepare_store(customers: int, months: int) -> Path:
-    """A simulated, ingested store for the size, made once and reused."""
-    folder = ROOT / f"{customers}x{months}"
-    store = folder / "store"
-    if (store / "CURRENT").exists():
-        return store
-    shutil.rmtree(folder, ignore_errors=True)
-    raw = folder / "raw"
-    subprocess.run(
-        [*REGUA, "simulate", "--customers", str(customers), "--months", str(months),
-         "--seed", "1", "--out", str(raw), "--format", "parquet"],
-        check=True, stdout=sys.stderr,
-    )  # fmt: skip
-    subprocess.run(
-        [*REGUA, "ingest", "--raw", str(raw), "--store", str(store), "--no-docs"],
-        check=True,
-        stdout=sys.stderr,
-    )
-    shutil.rmtree(raw, ignore_errors=True)
-    return store
 
 
 def month_ends(last: date, count: int) -> list[date]:
@@ -125,17 +104,6 @@ def measure(implementation: str, store: Path, as_of: date, max_rss_gib: float) -
     return json.loads(output.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    """One line naming the machine."""
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {ram:.0f} GiB RAM, {cpu}, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -150,7 +118,10 @@ def main() -> None:
         print(json.dumps(run(args.child, args.store, args.as_of)))
         return
     os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
-    store = args.store or prepare_store(args.customers, args.months)
+    store = (
+        args.store
+        or prepare_store(ROOT / f"{args.customers}x{args.months}", args.customers, args.months)[0]
+    )
     import polars as pl
 
     from regua.store import Store

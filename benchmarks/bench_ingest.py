@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -21,8 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
-ROOT = Path(os.environ.get("REGUA_BENCH_DIR", "/tmp/regua-bench"))
-REGUA = [sys.executable, "-m", "regua"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import BENCH_ROOT, REGUA, machine
+
+ROOT = BENCH_ROOT
 
 
 def simulate(customers: int, months: int, fmt: str, locale: str) -> Path:
@@ -67,17 +69,6 @@ def ingest(raw: Path) -> tuple[float, float]:
             "warning: peak RSS not above an earlier child's; run sizes separately", file=sys.stderr
         )
     return seconds, peak_kib / 2**20
-
-
-def machine() -> str:
-    """One line naming the machine."""
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {ram:.0f} GiB RAM, {cpu}, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ import argparse
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from datetime import date
@@ -26,33 +25,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_ingest import machine
+from benchmarks.common import BENCH_ROOT, machine, prepare_store
 
-ROOT = Path(os.environ.get("REGUA_BENCH_DIR", "/tmp/regua-bench")) / "train"
-REGUA = [sys.executable, "-m", "regua"]
-
-
-def prepare_store(customers: int, months: int) -> tuple[Path, Path]:
-    """A simulated, ingested store for the size and its truth file, made once and reused."""
-    folder = ROOT / f"{customers}x{months}"
-    store, truth = folder / "store", folder / "truth.parquet"
-    if (store / "CURRENT").exists() and truth.exists():
-        return store, truth
-    shutil.rmtree(folder, ignore_errors=True)
-    raw = folder / "raw"
-    subprocess.run(
-        [*REGUA, "simulate", "--customers", str(customers), "--months", str(months),
-         "--seed", "1", "--out", str(raw)],
-        check=True, stdout=sys.stderr,
-    )  # fmt: skip
-    subprocess.run(
-        [*REGUA, "ingest", "--raw", str(raw), "--store", str(store), "--no-docs"],
-        check=True,
-        stdout=sys.stderr,
-    )
-    shutil.move(raw / "truth" / "truth.parquet", truth)
-    shutil.rmtree(raw, ignore_errors=True)
-    return store, truth
+ROOT = BENCH_ROOT / "train"
 
 
 def reasons_cost(
@@ -90,7 +65,9 @@ def main() -> None:
     if args.store:
         store, truth = args.store, args.truth
     else:
-        store, truth = prepare_store(args.customers, args.months)
+        store, truth = prepare_store(
+            ROOT / f"{args.customers}x{args.months}", args.customers, args.months
+        )
     mlflow_dir = ROOT / "mlflow"
     shutil.rmtree(mlflow_dir, ignore_errors=True)
     mlflow_dir.mkdir(parents=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,8 +12,11 @@ import polars as pl
 import pytest
 
 os.environ.setdefault("REGUA_DOCUMENT_KEY", "test-key-not-a-secret")
-# MLflow artifacts of test runs stay out of the repository's data/ folder.
-os.environ.setdefault("REGUA_MLFLOW_ARTIFACT_DIR", tempfile.mkdtemp(prefix="regua-mlartifacts-"))
+# MLflow artifacts of test runs stay out of the repository's data/ folder, and go with the run.
+if "REGUA_MLFLOW_ARTIFACT_DIR" not in os.environ:
+    _artifacts = tempfile.mkdtemp(prefix="regua-mlartifacts-")
+    os.environ["REGUA_MLFLOW_ARTIFACT_DIR"] = _artifacts
+    atexit.register(shutil.rmtree, _artifacts, ignore_errors=True)
 
 VALID_CPF = "529.982.247-25"
 VALID_CPF_2 = "39053344705"

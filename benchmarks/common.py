@@ -1,0 +1,46 @@
+"""What the benchmark scripts share: the machine line and a simulated, ingested store."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_ROOT = Path(os.environ.get("REGUA_BENCH_DIR", "/tmp/regua-bench"))
+REGUA = [sys.executable, "-m", "regua"]
+
+
+def machine() -> str:
+    """One line naming the machine."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {ram:.0f} GiB RAM, {cpu}, Python {platform.python_version()}"
+
+
+def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path]:
+    """A simulated (seed 1), ingested store under `folder` and its truth file, made once."""
+    store, truth = folder / "store", folder / "truth.parquet"
+    if (store / "CURRENT").exists() and truth.exists():
+        return store, truth
+    shutil.rmtree(folder, ignore_errors=True)
+    raw = folder / "raw"
+    subprocess.run(
+        [*REGUA, "simulate", "--customers", str(customers), "--months", str(months),
+         "--seed", "1", "--out", str(raw), "--format", "parquet"],
+        check=True, stdout=sys.stderr,
+    )  # fmt: skip
+    subprocess.run(
+        [*REGUA, "ingest", "--raw", str(raw), "--store", str(store), "--no-docs"],
+        check=True,
+        stdout=sys.stderr,
+    )
+    shutil.move(raw / "truth" / "truth.parquet", truth)
+    shutil.rmtree(raw, ignore_errors=True)
+    return store, truth
