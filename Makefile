@@ -24,6 +24,9 @@ install: $(STAMP) ## Create .venv and install the pinned dependencies
 demo: $(STAMP) ## Simulate a portfolio and run the pipeline end to end on embedded defaults
 	$(BIN)/regua simulate --customers $(DEMO_CUSTOMERS) --months 24 --seed 7 --error-rate 0.001 --out $(DEMO)/raw
 	$(BIN)/regua ingest --raw $(DEMO)/raw --store $(DEMO)/store
+	REGUA_MLFLOW_ARTIFACT_DIR=$(DEMO)/mlartifacts MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(DEMO)/mlflow.db} \
+	  $(BIN)/regua train --store $(DEMO)/store --truth $(DEMO)/raw/truth/truth.parquet
+	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db"
 
 test: $(STAMP) lint ## Lint, then run the test suite
 	$(BIN)/python -m pytest -n 2
