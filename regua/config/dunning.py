@@ -1,0 +1,431 @@
+"""Segments (config/segments.yaml) and dunning ladders (config/ladders.yaml), validated on load.
+
+A segment is chosen from four dimensions: the risk band of the PD, the propensity band
+of the propensity to pay, the recurrence of lateness and the exposure band of the open
+balance. Rules map combinations of those to a segment, first match wins, and every
+segment names the ladder it runs. A ladder is an ordered list of steps (offset from the
+due date, channel, template, purpose, tone). Every error is a `ConfigError` reading
+"<file>: <key.path>: <rule>".
+"""
+
+from __future__ import annotations
+
+import itertools
+import string
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from regua.config import ConfigError, _Frozen, load_yaml_model
+from regua.contract import CHANNELS
+from regua.documents import cnpj_is_valid, format_cnpj, normalize_document
+from regua.settings import get_settings
+
+RECURRENCE: tuple[str, ...] = ("never_late", "first_time_late", "chronic")
+"""Lateness over the last 365 days; see `dunning.segments.recurrence` for the rule."""
+DIMENSIONS: tuple[str, ...] = ("risk", "propensity", "recurrence", "exposure")
+ANY = "any"
+
+PURPOSES: tuple[str, ...] = (
+    "reminder",
+    "notice",
+    "negotiation_offer",
+    "negative_listing_notice",
+    "negative_listing",
+    "suspension",
+    "agency_handoff",
+)
+TONES: tuple[str, ...] = ("friendly", "neutral", "firm")
+MIN_OFFSET_DAYS, MAX_OFFSET_DAYS = -30, 180
+MAX_DISCOUNT_PCT = 90.0
+MAX_INSTALLMENTS = 48
+MIN_LISTING_NOTICE_DAYS = 10
+"""CDC art. 43 §2: the written notice precedes the listing; 10 days is the national floor
+(São Paulo's 20 days is a per-state guardrail, checked with the customer's state)."""
+WRITTEN_CHANNELS: tuple[str, ...] = ("letter", "email")
+
+TEMPLATE_FIELDS: frozenset[str] = frozenset(
+    {
+        "customer_name",
+        "creditor_name",
+        "creditor_cnpj",
+        "creditor_contact",
+        "invoice_id",
+        "amount",
+        "due_date",
+        "days_overdue",
+        "payment_link",
+        "discount_pct",
+        "max_installments",
+        "offer_valid_until",
+        "listing_date",
+    }
+)
+"""Placeholders a template may use ({name}); anything else is a typo caught on load."""
+CREDITOR_FIELDS: tuple[str, ...] = ("creditor_name", "creditor_cnpj")
+"""CDC art. 42-A: every collection message names the creditor and its CNPJ."""
+OFFER_FIELDS: tuple[str, ...] = ("discount_pct", "max_installments")
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+def _fail(loc: tuple[str | int, ...], rule: str, value: Any = None) -> ValidationError:
+    """A validation error at `loc` (relative to the model being validated) saying `rule`."""
+    return ValidationError.from_exception_data(
+        "config",
+        [InitErrorDetails(type=PydanticCustomError("config", rule), loc=loc, input=value)],
+    )
+
+
+# --- segments ---------------------------------------------------------------------------
+
+
+class Band(_Frozen):
+    """A named half-open interval [lower, upper); `upper: null` means no upper bound."""
+
+    name: Id
+    lower: float = Field(ge=0)
+    upper: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if self.upper is not None and not self.upper > self.lower:
+            raise _fail(("upper",), f"must be greater than lower ({self.lower})", self.upper)
+        return self
+
+
+def _check_bands(bands: Sequence[Band], top: float | None) -> None:
+    """Bands cover [0, top) (top None: [0, inf)) exactly: no overlap, no gap, unique names."""
+    if not bands:
+        raise _fail((), "at least one band is required")
+    seen: dict[str, int] = {}
+    for i, band in enumerate(bands):
+        if band.name == ANY:
+            raise _fail((i, "name"), f"'{ANY}' is reserved for rules", band.name)
+        if band.name in seen:
+            raise _fail(
+                (i, "name"), f"duplicate band name (also item {seen[band.name]})", band.name
+            )
+        seen[band.name] = i
+    order = sorted(range(len(bands)), key=lambda i: bands[i].lower)
+    if bands[order[0]].lower != 0:
+        raise _fail((order[0], "lower"), "the lowest band must start at 0", bands[order[0]].lower)
+    for prev, cur in itertools.pairwise(order):
+        upper, lower = bands[prev].upper, bands[cur].lower
+        if upper is None or lower < upper:
+            raise _fail((cur, "lower"), f"overlaps band {bands[prev].name!r}", lower)
+        if lower > upper:
+            raise _fail(
+                (cur, "lower"), f"gap after band {bands[prev].name!r} (ends {upper})", lower
+            )
+    last = order[-1]
+    if bands[last].upper != top:
+        rule = "the highest band must have upper: null" if top is None else f"must be {top}"
+        raise _fail((last, "upper"), rule, bands[last].upper)
+    if order != list(range(len(bands))):
+        raise _fail((), "bands must be listed from lowest to highest")
+
+
+class Bands(_Frozen):
+    """Risk (PD) and propensity bands cover [0, 1], the top one including 1; exposure [0, inf)."""
+
+    risk: tuple[Band, ...]
+    propensity: tuple[Band, ...]
+    exposure: tuple[Band, ...]
+
+    @field_validator("risk", "propensity")
+    @classmethod
+    def _unit(cls, bands: tuple[Band, ...]) -> tuple[Band, ...]:
+        _check_bands(bands, 1.0)
+        return bands
+
+    @field_validator("exposure")
+    @classmethod
+    def _money(cls, bands: tuple[Band, ...]) -> tuple[Band, ...]:
+        _check_bands(bands, None)
+        return bands
+
+    def names(self, dimension: str) -> tuple[str, ...]:
+        """Band names (or recurrence values) of a dimension, lowest first."""
+        if dimension == "recurrence":
+            return RECURRENCE
+        return tuple(b.name for b in getattr(self, dimension))
+
+
+class Segment(_Frozen):
+    """A segment: the ladder its customers run and why."""
+
+    ladder: Id
+    description: str = ""
+
+
+class Rule(_Frozen):
+    """Combinations of bands mapped to a segment; a dimension left out (or 'any') matches all.
+
+    Each dimension takes 'any', one name or a list of names; it is stored as a tuple of
+    names, or None for any.
+    """
+
+    segment: Id
+    risk: tuple[Id, ...] | None = None
+    propensity: tuple[Id, ...] | None = None
+    recurrence: tuple[Id, ...] | None = None
+    exposure: tuple[Id, ...] | None = None
+
+    @field_validator(*DIMENSIONS, mode="before")
+    @classmethod
+    def _choice(cls, value: Any) -> Any:
+        if value is None or value == ANY:
+            return None
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list | tuple) and value:
+            return value
+        raise PydanticCustomError("config", "must be 'any', a name or a non-empty list of names")
+
+    def values(self, dimension: str) -> tuple[str, ...] | None:
+        """The values the rule accepts on a dimension, None for any."""
+        return getattr(self, dimension)
+
+    def matches(self, combination: dict[str, str]) -> bool:
+        """True if the rule accepts every dimension of the combination."""
+        for dimension, value in combination.items():
+            accepted = self.values(dimension)
+            if accepted is not None and value not in accepted:
+                return False
+        return True
+
+
+class SegmentsConfig(_Frozen):
+    """Bands, segments and the ordered rules that assign them (config/segments.yaml)."""
+
+    bands: Bands
+    missing_propensity: Id
+    segments: dict[Id, Segment] = Field(min_length=1)
+    rules: tuple[Rule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SegmentsConfig:
+        if self.missing_propensity not in self.bands.names("propensity"):
+            raise _fail(
+                ("missing_propensity",),
+                f"unknown propensity band (known: {', '.join(self.bands.names('propensity'))})",
+                self.missing_propensity,
+            )
+        for i, rule in enumerate(self.rules):
+            if rule.segment not in self.segments:
+                raise _fail(("rules", i, "segment"), "unknown segment", rule.segment)
+            for dimension in DIMENSIONS:
+                known = self.bands.names(dimension)
+                for value in rule.values(dimension) or ():
+                    if value not in known:
+                        raise _fail(
+                            ("rules", i, dimension),
+                            f"unknown value {value!r} (known: {', '.join(known)})",
+                            value,
+                        )
+        for combination in self.combinations():
+            if self.rule_for(combination) is None:
+                text = ", ".join(f"{k}={v}" for k, v in combination.items())
+                raise _fail(("rules",), f"no rule matches {text}")
+        return self
+
+    def combinations(self) -> Iterator[dict[str, str]]:
+        """Every combination of bands, in band order (risk slowest, exposure fastest)."""
+        names = [self.bands.names(d) for d in DIMENSIONS]
+        for values in itertools.product(*names):
+            yield dict(zip(DIMENSIONS, values, strict=True))
+
+    def rule_for(self, combination: dict[str, str]) -> int | None:
+        """Index of the first rule matching the combination, None if none does."""
+        return next((i for i, r in enumerate(self.rules) if r.matches(combination)), None)
+
+    def segment_for(self, combination: dict[str, str]) -> str:
+        """The segment of a combination (first matching rule)."""
+        index = self.rule_for(combination)
+        if index is None:
+            raise KeyError(combination)
+        return self.rules[index].segment
+
+
+# --- ladders ----------------------------------------------------------------------------
+
+
+class Creditor(_Frozen):
+    """The creditor every message names (CDC art. 42-A), with its CNPJ and service contact."""
+
+    name: str = Field(min_length=1)
+    cnpj: str
+    contact: str = Field(min_length=1)
+
+    @field_validator("cnpj")
+    @classmethod
+    def _cnpj(cls, value: str) -> str:
+        digits = pl.select(normalize_document(pl.lit(value))).item()
+        if not pl.select(cnpj_is_valid(pl.lit(digits))).item():
+            raise PydanticCustomError("config", "not a valid CNPJ (check digits)")
+        return digits
+
+    @property
+    def cnpj_formatted(self) -> str:
+        """The CNPJ as printed in messages: 11.222.333/0001-81."""
+        return format_cnpj(self.cnpj)
+
+
+class Step(_Frozen):
+    """One ladder step: when (days from due date), how, with what message, for what."""
+
+    id: Id
+    offset_days: int = Field(ge=MIN_OFFSET_DAYS, le=MAX_OFFSET_DAYS)
+    channel: Literal[CHANNELS]  # type: ignore[valid-type]
+    template: Id
+    purpose: Literal[PURPOSES]  # type: ignore[valid-type]
+    tone: Literal[TONES]  # type: ignore[valid-type]
+    discount_pct: float | None = Field(None, ge=0, le=MAX_DISCOUNT_PCT)
+    max_installments: int | None = Field(None, ge=1, le=MAX_INSTALLMENTS)
+
+    @model_validator(mode="after")
+    def _purpose_fields(self) -> Step:
+        offer = self.purpose == "negotiation_offer"
+        for name in OFFER_FIELDS:
+            given = getattr(self, name) is not None
+            if offer and not given:
+                raise _fail((name,), "required for a negotiation_offer")
+            if given and not offer:
+                raise _fail((name,), "only allowed on a negotiation_offer", getattr(self, name))
+        if (self.channel == "agency") != (self.purpose == "agency_handoff"):
+            raise _fail(("channel",), "agency_handoff goes through, and only through, 'agency'")
+        if self.purpose == "negative_listing_notice" and self.channel not in WRITTEN_CHANNELS:
+            raise _fail(
+                ("channel",),
+                f"a negative-listing notice is written: {' or '.join(WRITTEN_CHANNELS)}",
+                self.channel,
+            )
+        return self
+
+
+class Ladder(_Frozen):
+    """A dunning ladder: steps ordered by offset from the due date."""
+
+    description: str = ""
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> Ladder:
+        for i, (prev, step) in enumerate(itertools.pairwise(self.steps), start=1):
+            if step.offset_days < prev.offset_days:
+                raise _fail(
+                    ("steps", i, "offset_days"),
+                    f"steps must be ordered by offset_days ({prev.id} is at {prev.offset_days})",
+                    step.offset_days,
+                )
+        for i, step in enumerate(self.steps):
+            if step.purpose != "negative_listing":
+                continue
+            notices = [
+                s.offset_days for s in self.steps[:i] if s.purpose == "negative_listing_notice"
+            ]
+            if not notices:
+                raise _fail(("steps", i, "purpose"), "a negative_listing_notice must come first")
+            if step.offset_days - max(notices) < MIN_LISTING_NOTICE_DAYS:
+                raise _fail(
+                    ("steps", i, "offset_days"),
+                    f"at least {MIN_LISTING_NOTICE_DAYS} days after the negative_listing_notice",
+                    step.offset_days,
+                )
+        return self
+
+
+class LaddersConfig(_Frozen):
+    """The creditor and every ladder by id (config/ladders.yaml)."""
+
+    creditor: Creditor
+    ladders: dict[Id, Ladder] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> LaddersConfig:
+        seen: dict[str, str] = {}
+        for ladder_id, ladder in self.ladders.items():
+            for i, step in enumerate(ladder.steps):
+                if step.id in seen:
+                    raise _fail(
+                        ("ladders", ladder_id, "steps", i, "id"),
+                        f"duplicate step id (also at {seen[step.id]})",
+                        step.id,
+                    )
+                seen[step.id] = f"ladders.{ladder_id}.steps.{i}"
+        return self
+
+    def steps(self) -> Iterator[tuple[str, int, Step]]:
+        """Every step with its ladder id and position."""
+        for ladder_id, ladder in self.ladders.items():
+            for i, step in enumerate(ladder.steps):
+                yield ladder_id, i, step
+
+
+# --- templates and loaders ----------------------------------------------------------------
+
+
+def default_templates_dir() -> Path:
+    """The templates/ folder beside the config folder."""
+    return get_settings().config_dir.parent / "templates"
+
+
+def template_file(template: str, templates_dir: Path | None = None) -> Path:
+    """The file of a template id: <templates_dir>/<template>.txt."""
+    return (templates_dir or default_templates_dir()) / f"{template}.txt"
+
+
+def template_fields(text: str) -> set[str]:
+    """The {placeholders} a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def _template_problem(step: Step, file: Path) -> str | None:
+    """Why the step's template file is unusable, or None."""
+    try:
+        fields = template_fields(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"no template file {file}"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"cannot read template {file}: {exc}"
+    unknown = sorted(fields - TEMPLATE_FIELDS)
+    if unknown:
+        return f"{file} uses unknown placeholder(s) {', '.join(unknown)}"
+    required = CREDITOR_FIELDS + (OFFER_FIELDS if step.purpose == "negotiation_offer" else ())
+    missing = [f for f in required if f not in fields]
+    if missing:
+        return f"{file} must use {', '.join('{' + f + '}' for f in missing)}"
+    return None
+
+
+def load_ladders(path: Path | None = None, templates_dir: Path | None = None) -> LaddersConfig:
+    """The ladders (config/ladders.yaml unless given), each step's template checked on disk."""
+    path = path or get_settings().config_dir / "ladders.yaml"
+    config = load_yaml_model(path, LaddersConfig)
+    for ladder_id, i, step in config.steps():
+        problem = _template_problem(step, template_file(step.template, templates_dir))
+        if problem:
+            raise ConfigError(f"{path}: ladders.{ladder_id}.steps.{i}.template: {problem}")
+    return config
+
+
+def load_segments(path: Path | None = None, ladders: LaddersConfig | None = None) -> SegmentsConfig:
+    """The segments (config/segments.yaml unless given), each segment's ladder checked.
+
+    Without `ladders`, the ladders.yaml beside the segments file is loaded to check against.
+    """
+    path = path or get_settings().config_dir / "segments.yaml"
+    config = load_yaml_model(path, SegmentsConfig)
+    known = (ladders or load_ladders(path.parent / "ladders.yaml")).ladders
+    for segment_id, segment in config.segments.items():
+        if segment.ladder not in known:
+            raise ConfigError(
+                f"{path}: segments.{segment_id}.ladder: unknown ladder {segment.ladder!r} "
+                f"(known: {', '.join(known)})"
+            )
+    return config
