@@ -13,6 +13,7 @@ import features
 from models.explain import explain
 from models.labels import delinquency_labels
 from models.registry import CHAMPION, PromotionGate
+from models.scoring import NoChampionError, load_champion, score
 from models.train import TrainingSpec, build_dataset, observed_until, split_out_of_time
 from pipelines.train import train_models
 from regua.config import LabelsConfig
@@ -123,3 +124,22 @@ def test_a_data_scientists_own_labels_train_the_same_way(store, tracking):
     test_rows = own.filter(pl.col("as_of") >= result.test_dates[0]).height
     assert result.test_rows == test_rows
     assert result.train_rows < own.height - test_rows  # the embargo dropped snapshots
+
+
+def test_the_champions_load_from_the_registry_and_score_a_snapshot(store, tracking, tmp_path):
+    train_models(store / "store", snapshots=14, tracking_uri=tracking, gate=LENIENT)
+    delinquency = load_champion("delinquency", tracking)
+    propensity = load_champion("propensity_to_pay", tracking)
+    client = MlflowClient(tracking_uri=tracking)
+    assert delinquency.version == str(
+        client.get_model_version_by_alias("delinquency", CHAMPION).version
+    )
+    snapshot = features.build(Store(store / "store"), [date(2026, 9, 30)])
+    scores = score(snapshot, delinquency.model, propensity.model)
+    assert scores.height == snapshot.height
+    assert scores["pd"].is_between(0, 1).all()
+    overdue = snapshot["overdue_balance"] > 0
+    assert scores.filter(~overdue)["propensity"].null_count() == (~overdue).sum()
+    assert scores.filter(overdue)["propensity"].is_between(0, 1).all()
+    with pytest.raises(NoChampionError, match="regua train"):
+        load_champion("delinquency", f"sqlite:///{tmp_path}/empty.db")
