@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO ?= data/demo
 DEMO_CUSTOMERS ?= 20000
+DEMO_AS_OF ?= 2026-10-30
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test lint format bench clean
@@ -26,6 +27,8 @@ demo: $(STAMP) ## Simulate a portfolio and run the pipeline end to end on embedd
 	$(BIN)/regua ingest --raw $(DEMO)/raw --store $(DEMO)/store
 	REGUA_MLFLOW_ARTIFACT_DIR=$(DEMO)/mlartifacts MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(DEMO)/mlflow.db} \
 	  $(BIN)/regua train --store $(DEMO)/store --truth $(DEMO)/raw/truth/truth.parquet
+	REGUA_MLFLOW_ARTIFACT_DIR=$(DEMO)/mlartifacts MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(DEMO)/mlflow.db} \
+	  $(BIN)/regua score --store $(DEMO)/store --as-of $(DEMO_AS_OF) --out $(DEMO)/out
 	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db"
 
 test: $(STAMP) lint ## Lint, then run the test suite

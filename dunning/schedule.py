@@ -55,11 +55,13 @@ def invoice_status(invoices: pl.LazyFrame, payments: pl.LazyFrame, as_of: date) 
         .select("invoice_id", "paid_at", "amount", "method")
         .group_by("invoice_id", "paid_at")
         .agg(
-            pl.col("amount").sum(),
+            # in cents: exact sums, the same whatever the aggregation order
+            (pl.col("amount") * 100).round().cast(pl.Int64).sum().alias("cents"),
             (pl.col("method") == "agreement").any().alias("agreement"),
         )
+        .with_columns((pl.col("cents") / 100).alias("amount"))
         .sort("invoice_id", "paid_at")
-        .with_columns(pl.col("amount").cum_sum().over("invoice_id").alias("running"))
+        .with_columns((pl.col("cents").cum_sum().over("invoice_id") / 100).alias("running"))
     )
     issued = invoices.filter(pl.col("issued_at") <= as_of)
     settled = (
@@ -69,7 +71,7 @@ def invoice_status(invoices: pl.LazyFrame, payments: pl.LazyFrame, as_of: date) 
         .agg(pl.col("paid_at").min().alias("settled_at"))
     )
     totals = paid.group_by("invoice_id").agg(
-        pl.col("amount").sum().alias("paid"),
+        (pl.col("cents").sum() / 100).alias("paid"),
         pl.col("paid_at").max().alias("last_paid_at"),
         pl.col("paid_at").filter(pl.col("agreement")).max().alias("last_agreement_at"),
     )
@@ -87,7 +89,10 @@ def invoice_status(invoices: pl.LazyFrame, payments: pl.LazyFrame, as_of: date) 
             "due_at",
             "amount",
             pl.col("paid").fill_null(0.0),
-            (pl.col("amount") - pl.col("paid").fill_null(0.0)).clip(0).alias("open_amount"),
+            (pl.col("amount") - pl.col("paid").fill_null(0.0))
+            .clip(0)
+            .round(2)
+            .alias("open_amount"),
             "last_paid_at",
             "settled_at",
             disputed.alias("disputed"),

@@ -19,6 +19,8 @@ from models.gbm import MonotoneGBMClassifier
 from models.registry import CHAMPION
 from models.train import ModelKind, feature_matrix
 
+SCORE_DECIMALS = 6
+
 
 class NoChampionError(RuntimeError):
     """The registry has no champion for a model: train one first."""
@@ -66,4 +68,8 @@ def score(
         rows = overdue.arg_true()
         values = propensity.predict_proba(matrix.iloc[rows.to_numpy()])[:, 1]
         propensity_values = propensity_values.scatter(rows, values)
-    return out.with_columns(propensity_values)
+    # Six decimals: float sums in the feature engine may differ in the last bit between
+    # runs (parallel aggregation order); the rounded scores, and all that follows, do not.
+    return out.with_columns(propensity_values).with_columns(
+        pl.col("pd", "propensity").round(SCORE_DECIMALS)
+    )

@@ -155,6 +155,39 @@ def train(
 
 
 @app.command()
+def score(
+    as_of: Annotated[str, typer.Option(help="Day to decide for (YYYY-MM-DD).")],
+    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    out: Annotated[Path, typer.Option(help="Outputs folder; writes OUT/<as_of>/.")] = Path(
+        "data/out"
+    ),
+    db_url: Annotated[
+        str | None, typer.Option(help="Also write to SQL (SQLAlchemy URL), replacing as_of.")
+    ] = None,
+) -> None:
+    """Score with the champion models, assign segments, ladder steps and limits at AS_OF."""
+    from models.scoring import NoChampionError
+    from pipelines.score import score_day
+    from regua.config import ConfigError
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
+    try:
+        outputs = score_day(store, day, out, db_url=db_url)
+    except (NoChampionError, ConfigError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    manifest = outputs.manifest
+    typer.echo(
+        f"{day}: {manifest['rows']['segments.parquet']:,} customers segmented, "
+        f"{manifest['rows']['actions.parquet']:,} actions {manifest['actions_by_status']}, "
+        f"limits for {manifest['rows']['limits.parquet']:,} -> {outputs.folder}"
+    )
+
+
+@app.command()
 def features(
     as_of: Annotated[
         list[str],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import mlflow
 import polars as pl
 import pytest
 from mlflow import MlflowClient
@@ -12,35 +11,14 @@ from mlflow import MlflowClient
 import features
 from models.explain import explain
 from models.labels import delinquency_labels
-from models.registry import CHAMPION, PromotionGate
+from models.registry import CHAMPION
 from models.scoring import NoChampionError, load_champion, score
 from models.train import TrainingSpec, build_dataset, observed_until, split_out_of_time
 from pipelines.train import train_models
 from regua.config import LabelsConfig
 from regua.contract import TABLES
-from regua.ingest import ingest_exports
-from regua.settings import Settings
-from regua.simulate import SimulationConfig, simulate_portfolio
 from regua.store import Store
-
-LENIENT = PromotionGate(auc_tolerance=0.05, max_ece=0.2)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    simulate_portfolio(SimulationConfig(customers=1500, months=24, seed=5), root / "raw")
-    ingest_exports(
-        root / "raw", root / "store", settings=Settings(document_key="k"), build_docs=False
-    )
-    return root
-
-
-@pytest.fixture(scope="module")
-def tracking(tmp_path_factory):
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
-    yield uri
-    mlflow.set_tracking_uri(None)
+from tests.pipelines.conftest import LENIENT
 
 
 def tables(root):

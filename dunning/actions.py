@@ -1,0 +1,169 @@
+"""The day's decisions from scores and the store: segments, ladder actions, credit limits.
+
+`decide` is a pure function of frames and configuration: the nightly flow and
+`regua score` call it after loading the store and the champion models, and a notebook can
+call it with any scores. Every open invoice of a scored customer yields one action row,
+scheduled or not (a paused, exhausted or blocked step is kept with its reason), so
+nothing silently disappears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+
+import polars as pl
+
+from dunning.guardrails import apply_guardrails
+from dunning.limits import recommend_limits
+from dunning.schedule import delistings, invoice_status, plan_steps
+from dunning.segments import assign_segments
+from models.explain import explain
+from models.gbm import MonotoneGBMClassifier
+from regua.config.dunning import LaddersConfig, SegmentsConfig
+from regua.config.guardrails import GuardrailsConfig
+from regua.config.limits import LimitsConfig
+
+FIRST_SLOT = time(8, 0)
+"""Proposed local time of a step on its day; the guardrails move it into a window."""
+SCHEDULABLE = ("due", "upcoming", "held")
+
+ACTION_COLUMNS = (
+    "as_of", "customer_id", "invoice_id", "segment", "ladder_id", "step_id", "channel",
+    "template_id", "purpose", "state", "status", "scheduled_for", "scheduled_tz", "reason",
+    "guardrail", "open_amount", "pd", "propensity", "top_reasons",
+)  # fmt: skip
+"""The actions output contract (issue 6), in order."""
+
+
+@dataclass(frozen=True)
+class DunningConfig:
+    """Every configuration the day's decisions read."""
+
+    segments: SegmentsConfig
+    ladders: LaddersConfig
+    guardrails: GuardrailsConfig
+    limits: LimitsConfig
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """The day's outputs: one action per open invoice, a segment and a limit per customer."""
+
+    actions: pl.DataFrame
+    segments: pl.DataFrame
+    limits: pl.DataFrame
+
+
+def ladder_steps(ladders: LaddersConfig) -> pl.DataFrame:
+    """The ladders as a frame: one row per step, in ladder order."""
+    rows = [
+        {
+            "ladder_id": ladder_id,
+            "step_id": step.id,
+            "step_order": order,
+            "offset_days": step.offset_days,
+            "channel": step.channel,
+            "template_id": step.template,
+            "purpose": step.purpose,
+            "tone": step.tone,
+        }
+        for ladder_id, order, step in ladders.steps()
+    ]
+    return pl.DataFrame(rows, schema_overrides={"step_order": pl.Int32, "offset_days": pl.Int32})
+
+
+def _history(contacts: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
+    """Past contacts with the purpose of their step, as the guardrails read them."""
+    return contacts.join(steps.select("step_id", "purpose"), on="step_id", how="left")
+
+
+def decide(
+    scored: pl.DataFrame,
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    config: DunningConfig,
+    as_of: date,
+    delinquency_model: MonotoneGBMClassifier | None = None,
+) -> Decisions:
+    """Segments, ladder actions after the guardrails, and limits for the scored customers.
+
+    `scored` is the feature table at as_of with `pd` and `propensity` columns. Reasons
+    (TreeSHAP, costly) are computed only for customers with an action scheduled for
+    as_of or a limit change, when `delinquency_model` is given.
+    """
+    lazy = {name: frame.lazy() for name, frame in tables.items()}
+    customers = lazy["customers"].collect()
+    contacts = lazy["contacts"].collect()
+    steps = ladder_steps(config.ladders)
+    segments = assign_segments(scored, config.segments)
+    status = invoice_status(lazy["invoices"], lazy["payments"], as_of)
+    plan = plan_steps(status, segments.lazy(), steps.lazy(), contacts.lazy(), as_of).rename(
+        {"reason": "ladder_reason"}
+    )
+    schedulable = plan.filter(pl.col("state").is_in(SCHEDULABLE)).with_columns(
+        pl.col("proposed_on").dt.combine(FIRST_SLOT).alias("scheduled_for")
+    )
+    guarded = apply_guardrails(
+        schedulable, customers, _history(contacts, steps), config.guardrails, as_of
+    )
+    held_back = plan.filter(~pl.col("state").is_in(SCHEDULABLE)).with_columns(
+        pl.lit("skipped").alias("status"),
+        pl.lit(None, pl.Datetime("us")).alias("scheduled_for"),
+        pl.lit(None, pl.String).alias("scheduled_tz"),
+        pl.lit(None, pl.String).alias("reason_pt"),
+    )
+    limits = recommend_limits(scored, config.limits)
+    actions = (
+        pl.concat([guarded.select(held_back.columns), held_back], how="vertical_relaxed")
+        .rename({"ladder_reason": "reason", "reason_pt": "guardrail"})
+        .join(scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left")
+    )
+    delisted = delistings(status, contacts.lazy(), steps.lazy(), as_of)
+    if delisted.height:
+        actions = pl.concat(
+            [
+                actions,
+                delisted.join(segments.select("customer_id", "segment", "ladder_id"),
+                              on="customer_id", how="left")
+                .join(scored.select("customer_id", "pd", "propensity"), on="customer_id",
+                      how="left")
+                .with_columns(
+                    pl.lit("due").alias("state"),
+                    pl.lit("scheduled").alias("status"),
+                    pl.col("deadline").dt.combine(FIRST_SLOT).alias("scheduled_for"),
+                    pl.lit(0.0).alias("open_amount"),
+                ),
+            ],
+            how="diagonal_relaxed",
+        )  # fmt: skip
+    read_today = set(
+        actions.filter(
+            (pl.col("status") == "scheduled") & (pl.col("scheduled_for").dt.date() == as_of)
+        )["customer_id"].to_list()
+    ) | set(limits.filter(pl.col("decision") != "keep")["customer_id"].to_list())
+    reasons = _reasons(scored, read_today, delinquency_model)
+    actions = (
+        actions.join(reasons, on="customer_id", how="left")
+        .with_columns(pl.lit(as_of).alias("as_of"))
+        .select(ACTION_COLUMNS)
+        .sort("customer_id", "invoice_id", "step_id", nulls_last=True)
+    )
+    limits = limits.join(reasons, on="customer_id", how="left").with_columns(
+        pl.lit(as_of).alias("as_of")
+    )
+    segments = segments.with_columns(pl.lit(as_of).alias("as_of")).join(
+        scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left"
+    )
+    return Decisions(actions=actions, segments=segments, limits=limits)
+
+
+def _reasons(
+    scored: pl.DataFrame, customers: set[str], model: MonotoneGBMClassifier | None
+) -> pl.DataFrame:
+    """Top reasons (Portuguese) of the delinquency score for the customers someone reads."""
+    empty = pl.DataFrame(schema={"customer_id": pl.String, "top_reasons": pl.List(pl.String)})
+    if model is None or not customers:
+        return empty
+    rows = scored.filter(pl.col("customer_id").is_in(sorted(customers)))
+    return explain(model, rows).select("customer_id", pl.col("reasons").alias("top_reasons"))

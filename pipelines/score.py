@@ -1,0 +1,170 @@
+"""Scoring wiring: features at as_of, champion scores, the day's decisions, outputs.
+
+`score_day` is what `regua score` runs (and the nightly flow of issue 7 will wrap): it
+reads the store, loads the champions, calls the pure functions of features/, models/ and
+dunning/, and writes `out/<as_of>/` atomically: the whole folder is written aside and
+swapped in, so a re-run replaces it and a crash leaves the previous one intact. With a
+database URL the same tables go to SQL, replacing that as_of's rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+import features
+from dunning.actions import Decisions, DunningConfig, decide
+from models.scoring import load_champion, score
+from regua.config.dunning import load_ladders, load_segments
+from regua.config.guardrails import load_guardrails
+from regua.config.limits import load_limits
+from regua.contract import TABLES
+from regua.settings import get_settings
+from regua.store import Store, write_frame_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILES = ("segments.yaml", "ladders.yaml", "guardrails.yaml", "limits.yaml")
+
+
+@dataclass(frozen=True)
+class DayOutputs:
+    """Where the day's outputs went and what the manifest says."""
+
+    folder: Path
+    manifest: dict
+
+
+def load_dunning_config(config_dir: Path | None = None) -> DunningConfig:
+    """Every dunning configuration file, validated."""
+    folder = config_dir or get_settings().config_dir
+    ladders = load_ladders(folder / "ladders.yaml")
+    return DunningConfig(
+        segments=load_segments(folder / "segments.yaml", ladders),
+        ladders=ladders,
+        guardrails=load_guardrails(folder / "guardrails.yaml"),
+        limits=load_limits(folder / "limits.yaml"),
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_outputs(decisions: Decisions, out: Path, as_of: date, provenance: dict) -> DayOutputs:
+    """Write out/<as_of>/ (actions.parquet/.csv, segments, limits, manifest) atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / as_of.isoformat()
+    staging = out / f".{as_of.isoformat()}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir()
+    try:
+        csv_actions = decisions.actions.with_columns(
+            pl.col("top_reasons").list.join(" | "),
+            pl.col("scheduled_for").dt.strftime("%Y-%m-%dT%H:%M"),
+        )
+        files = {
+            "actions.parquet": decisions.actions,
+            "actions.csv": csv_actions,
+            "segments.parquet": decisions.segments,
+            "limits.parquet": decisions.limits,
+        }
+        for name, frame in files.items():
+            write_frame_atomic(frame, staging / name)
+        manifest = {
+            "as_of": as_of.isoformat(),
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rows": {name: frame.height for name, frame in files.items()},
+            "sha256": {name: _sha256(staging / name) for name in files},
+            "actions_by_status": dict(
+                decisions.actions.group_by("status").len().sort("status").iter_rows()
+            ),
+            **provenance,
+        }
+        write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True), staging / "manifest.json")
+        previous = out / f".{as_of.isoformat()}.{uuid.uuid4().hex}.old"
+        if final.exists():
+            os.replace(final, previous)
+        os.replace(staging, final)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return DayOutputs(final, manifest)
+
+
+def write_database(decisions: Decisions, db_url: str, as_of: date) -> None:
+    """Replace the as_of rows of tables regua_actions/segments/limits in one transaction."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    tables = {
+        "regua_actions": decisions.actions.with_columns(pl.col("top_reasons").list.join(" | ")),
+        "regua_segments": decisions.segments,
+        "regua_limits": decisions.limits.with_columns(
+            pl.col("limit_reasons").list.join(" | "),
+            pl.col("reason_codes").list.join(","),
+            pl.col("top_reasons").list.join(" | "),
+        ),
+    }
+    with engine.begin() as connection:
+        for name, frame in tables.items():
+            if sa.inspect(connection).has_table(name):
+                table = sa.Table(name, sa.MetaData(), autoload_with=connection)
+                connection.execute(table.delete().where(table.c.as_of == as_of))
+            frame.to_pandas().to_sql(
+                name, connection, if_exists="append", index=False, dtype={"as_of": sa.Date()}
+            )
+    engine.dispose()
+
+
+def score_day(
+    store: Store | Path | str,
+    as_of: date,
+    out: Path,
+    *,
+    tracking_uri: str | None = None,
+    db_url: str | None = None,
+    config_dir: Path | None = None,
+) -> DayOutputs:
+    """Features, champion scores and decisions at as_of, written to out/<as_of>/."""
+    store = store if isinstance(store, Store) else Store(store)
+    if store.version is None:
+        raise ValueError(f"store {store.root} is empty: run `regua ingest` first")
+    folder = config_dir or get_settings().config_dir
+    config = load_dunning_config(folder)
+    uri = tracking_uri or get_settings().mlflow_tracking_uri
+    delinquency = load_champion("delinquency", uri)
+    propensity = load_champion("propensity_to_pay", uri)
+    table = features.build(store, [as_of])
+    if table.height == 0:
+        raise ValueError(f"no customer is known at {as_of} in store {store.root}")
+    scores = score(table, delinquency.model, propensity.model)
+    scored = table.join(scores.drop("as_of"), on="customer_id")
+    tables = {name: store.scan(name) for name in TABLES}
+    decisions = decide(scored, tables, config, as_of, delinquency.model)
+    provenance = {
+        "store_version": store.version,
+        "models": {
+            champion.kind: {"version": champion.version, "run_id": champion.run_id}
+            for champion in (delinquency, propensity)
+        },
+        "config_sha256": {name: _sha256(folder / name) for name in CONFIG_FILES},
+        "feature_catalog_version": features.CATALOG_VERSION,
+    }
+    outputs = write_outputs(decisions, out, as_of, provenance)
+    if db_url:
+        write_database(decisions, db_url, as_of)
+    log.info("%s: %s", as_of, outputs.manifest["rows"])
+    return outputs

@@ -1,0 +1,108 @@
+"""The day's decisions end to end: champions score a store, outputs land atomically, re-runs
+replace rather than duplicate, in files and in SQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from models.scoring import NoChampionError
+from pipelines.score import score_day
+from pipelines.train import train_models
+from tests.pipelines.conftest import LENIENT
+
+AS_OF = date(2026, 10, 30)
+
+
+@pytest.fixture(scope="module")
+def day(store, tracking, tmp_path_factory):
+    train_models(store / "store", snapshots=14, tracking_uri=tracking, gate=LENIENT)
+    out = tmp_path_factory.mktemp("out")
+    db = f"sqlite:///{out}/regua.db"
+    first = score_day(store / "store", AS_OF, out, tracking_uri=tracking, db_url=db)
+    return out, db, first
+
+
+def test_every_open_invoice_gets_one_action_and_every_customer_one_segment(day):
+    out, _, _ = day
+    actions = pl.read_parquet(out / AS_OF.isoformat() / "actions.parquet")
+    segments = pl.read_parquet(out / AS_OF.isoformat() / "segments.parquet")
+    limits = pl.read_parquet(out / AS_OF.isoformat() / "limits.parquet")
+    ladder = actions.filter(pl.col("step_id") != "delisting")
+    assert ladder.select("invoice_id").is_unique().all()
+    assert segments["customer_id"].is_unique().all()
+    assert limits.height == segments.height
+    assert set(actions["status"].unique()) <= {"scheduled", "skipped"}
+    scheduled = actions.filter(pl.col("status") == "scheduled")
+    assert scheduled.height > 0
+    assert scheduled["scheduled_for"].dt.date().min() >= AS_OF
+    assert scheduled["scheduled_for"].dt.weekday().max() <= 6  # never on a Sunday
+    assert scheduled["scheduled_tz"].str.starts_with("America/").all()
+    assert actions["pd"].is_between(0, 1).all()
+    skipped = actions.filter(pl.col("status") == "skipped")
+    assert skipped["reason"].is_not_null().all()
+    today = scheduled.filter(pl.col("scheduled_for").dt.date() == AS_OF)
+    assert today["top_reasons"].list.len().min() >= 1
+    assert today["top_reasons"].list.len().max() <= 4
+
+
+def test_the_manifest_names_models_configs_and_checksums(day):
+    out, _, first = day
+    manifest = json.loads((out / AS_OF.isoformat() / "manifest.json").read_text())
+    assert manifest == first.manifest
+    assert set(manifest["models"]) == {"delinquency", "propensity_to_pay"}
+    assert set(manifest["config_sha256"]) == {
+        "segments.yaml",
+        "ladders.yaml",
+        "guardrails.yaml",
+        "limits.yaml",
+    }
+    assert manifest["rows"]["actions.parquet"] == manifest["rows"]["actions.csv"]
+    assert len(manifest["sha256"]["actions.parquet"]) == 64
+
+
+def test_a_rerun_replaces_the_day_in_files_and_in_sql(day, store, tracking):
+    out, db, first = day
+    again = score_day(store / "store", AS_OF, out, tracking_uri=tracking, db_url=db)
+    assert again.manifest["sha256"] == first.manifest["sha256"]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    engine = sa.create_engine(db)
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT COUNT(*) FROM regua_actions")).scalar()
+        segments = connection.execute(sa.text("SELECT COUNT(*) FROM regua_segments")).scalar()
+    engine.dispose()
+    assert stored == first.manifest["rows"]["actions.parquet"]
+    assert segments == first.manifest["rows"]["segments.parquet"]
+
+
+def test_without_a_champion_scoring_stops_with_a_clear_message(store, tmp_path):
+    with pytest.raises(NoChampionError, match="regua train"):
+        score_day(
+            store / "store", AS_OF, tmp_path / "out", tracking_uri=f"sqlite:///{tmp_path}/e.db"
+        )
+    assert not (tmp_path / "out" / AS_OF.isoformat()).exists()
+
+
+def test_the_cli_exits_2_naming_the_missing_champion(store, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from regua.cli import app
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/none.db")
+    from regua.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["score", "--store", str(store / "store"), "--as-of", "2026-10-30",
+             "--out", str(tmp_path / "out")],
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "no champion for model 'delinquency'" in result.output
