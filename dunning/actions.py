@@ -149,11 +149,15 @@ def decide(
         .select(ACTION_COLUMNS)
         .sort("customer_id", "invoice_id", "step_id", nulls_last=True)
     )
-    limits = limits.join(reasons, on="customer_id", how="left").with_columns(
-        pl.lit(as_of).alias("as_of")
+    limits = (
+        limits.join(reasons, on="customer_id", how="left")
+        .with_columns(pl.lit(as_of).alias("as_of"))
+        .sort("customer_id")
     )
-    segments = segments.with_columns(pl.lit(as_of).alias("as_of")).join(
-        scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left"
+    segments = (
+        segments.with_columns(pl.lit(as_of).alias("as_of"))
+        .join(scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left")
+        .sort("customer_id")
     )
     return Decisions(actions=actions, segments=segments, limits=limits)
 

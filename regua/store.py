@@ -69,7 +69,8 @@ def _atomic_path(path: Path) -> Iterator[Path]:
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
     """Write `frame` to `path` through a temporary file so readers never see half a file."""
     with _atomic_path(path) as tmp:
-        frame.write_parquet(tmp, **PARQUET_OPTIONS)
+        # one chunk: the same rows give the same bytes, however the frame was assembled
+        frame.rechunk().write_parquet(tmp, **PARQUET_OPTIONS)
 
 
 def write_frame_atomic(frame: pl.DataFrame, path: Path) -> None:

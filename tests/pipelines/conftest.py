@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import mlflow
+import polars as pl
 import pytest
 
 from models.registry import PromotionGate
+from pipelines.train import train_models
 from regua.ingest import ingest_exports
 from regua.settings import Settings
 from regua.simulate import SimulationConfig, simulate_portfolio
@@ -28,3 +30,12 @@ def tracking(tmp_path_factory):
     uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
     yield uri
     mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="session")
+def trained(store, tracking):
+    """Both models trained once on the store and gated into `tracking` (the champions)."""
+    truth = pl.read_parquet(store / "raw" / "truth" / "truth.parquet")
+    return train_models(
+        store / "store", snapshots=14, truth=truth, tracking_uri=tracking, gate=LENIENT
+    )

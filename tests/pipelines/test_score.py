@@ -12,15 +12,12 @@ import sqlalchemy as sa
 
 from models.scoring import NoChampionError
 from pipelines.score import score_day
-from pipelines.train import train_models
-from tests.pipelines.conftest import LENIENT
 
 AS_OF = date(2026, 10, 30)
 
 
 @pytest.fixture(scope="module")
-def day(store, tracking, tmp_path_factory):
-    train_models(store / "store", snapshots=14, tracking_uri=tracking, gate=LENIENT)
+def day(store, trained, tracking, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     db = f"sqlite:///{out}/regua.db"
     first = score_day(store / "store", AS_OF, out, tracking_uri=tracking, db_url=db)
@@ -67,7 +64,13 @@ def test_the_manifest_names_models_configs_and_checksums(day):
 
 def test_a_rerun_replaces_the_day_in_files_and_in_sql(day, store, tracking):
     out, db, first = day
+    before = pl.read_parquet(out / AS_OF.isoformat() / "segments.parquet")
     again = score_day(store / "store", AS_OF, out, tracking_uri=tracking, db_url=db)
+    assert again.manifest["models"] == first.manifest["models"]
+    after = pl.read_parquet(out / AS_OF.isoformat() / "segments.parquet")
+    for column in before.columns:
+        assert before[column].equals(after[column]), (column, before.schema, after.schema)
+    assert before.schema == after.schema
     assert again.manifest["sha256"] == first.manifest["sha256"]
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
     engine = sa.create_engine(db)

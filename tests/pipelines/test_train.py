@@ -36,11 +36,7 @@ def test_out_of_time_split_leaves_no_customer_period_in_both(store):
     assert observed_until(tables(store)) >= test["as_of"].max() + timedelta(days=180)
 
 
-def test_both_models_train_log_and_become_champions(store, tracking):
-    truth = pl.read_parquet(store / "raw" / "truth" / "truth.parquet")
-    trained = train_models(
-        store / "store", snapshots=14, truth=truth, tracking_uri=tracking, gate=LENIENT
-    )
+def test_both_models_train_log_and_become_champions(trained, tracking):
     client = MlflowClient(tracking_uri=tracking)
     for item in trained:
         result = item.result
@@ -63,10 +59,7 @@ def test_both_models_train_log_and_become_champions(store, tracking):
     assert delinquency.oracle_auc_lookahead is not None
 
 
-def test_reasons_on_demand_are_short_portuguese_and_repeatable(store, tracking):
-    trained = train_models(
-        store / "store", ("delinquency",), snapshots=14, tracking_uri=tracking, gate=LENIENT
-    )
+def test_reasons_on_demand_are_short_portuguese_and_repeatable(store, trained):
     model = trained[0].result.model
     as_of = trained[0].result.test_dates[-1]
     rows = features.build(Store(store / "store"), [as_of]).sort("dpd_now", descending=True)
@@ -81,7 +74,7 @@ def test_reasons_on_demand_are_short_portuguese_and_repeatable(store, tracking):
     assert single.row(0) == reasons.row(3)
 
 
-def test_a_data_scientists_own_labels_train_the_same_way(store, tracking):
+def test_a_data_scientists_own_labels_train_the_same_way(store, tmp_path):
     source = tables(store)
     until = observed_until(source)
     stricter = LabelsConfig(delinquency={"min_days_past_due": 30, "horizon_days": 90})
@@ -92,7 +85,7 @@ def test_a_data_scientists_own_labels_train_the_same_way(store, tracking):
         ("delinquency",),
         labels=own,
         label_horizon_days=90,
-        tracking_uri=tracking,
+        tracking_uri=f"sqlite:///{tmp_path}/own.db",
         gate=LENIENT,
     )
     result = trained[0].result
@@ -104,8 +97,9 @@ def test_a_data_scientists_own_labels_train_the_same_way(store, tracking):
     assert result.train_rows < own.height - test_rows  # the embargo dropped snapshots
 
 
-def test_the_champions_load_from_the_registry_and_score_a_snapshot(store, tracking, tmp_path):
-    train_models(store / "store", snapshots=14, tracking_uri=tracking, gate=LENIENT)
+def test_the_champions_load_from_the_registry_and_score_a_snapshot(
+    store, trained, tracking, tmp_path
+):
     delinquency = load_champion("delinquency", tracking)
     propensity = load_champion("propensity_to_pay", tracking)
     client = MlflowClient(tracking_uri=tracking)
