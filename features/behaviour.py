@@ -184,8 +184,12 @@ def count(name: str) -> pl.Expr:
 
 
 def amount(name: str) -> pl.Expr:
-    """An aggregated amount, 0.0 for customers without rows."""
-    return pl.col(name).fill_null(0.0)
+    """An aggregated amount in BRL, 0.0 for customers without rows.
+
+    Rounded to the cent: float sums in a parallel aggregation differ in the last bit from
+    run to run, and a balance of 1e-13 instead of 0 can flip a tree's split.
+    """
+    return pl.col(name).fill_null(0.0).round(2)
 
 
 def contact_count(name: str) -> pl.Expr:
@@ -205,12 +209,12 @@ def dpd_now() -> pl.Expr:
 
 def open_balance() -> pl.Expr:
     """Unsettled billed amount less what was paid on those invoices."""
-    return amount("_open_billed") - amount("_paid_open")
+    return (amount("_open_billed") - amount("_paid_open")).round(2)
 
 
 def overdue_balance() -> pl.Expr:
     """The part of the open balance that is past due."""
-    return amount("_overdue_billed") - amount("_paid_overdue")
+    return (amount("_overdue_billed") - amount("_paid_overdue")).round(2)
 
 
 def rolls(window: int, worse: bool) -> pl.Expr:
@@ -239,7 +243,7 @@ def days_late_mean(window: int) -> pl.Expr:
 
 def paid_to_billed(window: int) -> pl.Expr:
     """Amount paid in the window over the amount that matured in it."""
-    return share(amount(f"_paid_{window}"), pl.col(f"_billed_{window}"))
+    return share(amount(f"_paid_{window}"), pl.col(f"_billed_{window}").round(2))
 
 
 def overdue_matured(window: int) -> pl.Expr:
