@@ -13,7 +13,6 @@ import argparse
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import timed_runs
 from dunning.limits import recommend_limits
 from regua.config.limits import load_limits
 
@@ -72,11 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     config = load_limits()
     scored = random_customers(args.customers, args.seed)
-    seconds = []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        out = recommend_limits(scored, config)
-        seconds.append(time.perf_counter() - start)
+    out, seconds = timed_runs(lambda: recommend_limits(scored, config), args.repeat)
     decisions = dict(out["decision"].value_counts().sort("decision").iter_rows())
     print(f"{platform.processor() or platform.machine()}, polars {pl.__version__}\n")
     print("| customers | best (s) | median (s) | increase | decrease | keep |")

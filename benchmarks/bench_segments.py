@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine
+from benchmarks.common import machine, timed_runs
 from dunning.segments import assign_segments
 from regua.config.dunning import load_segments
 
@@ -55,11 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     config = load_segments()
     scored = random_customers(args.customers, args.seed)
-    seconds = []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        out = assign_segments(scored, config)
-        seconds.append(time.perf_counter() - start)
+    out, seconds = timed_runs(lambda: assign_segments(scored, config), args.repeat)
     assert out.height == scored.height and out["segment"].null_count() == 0
     shares = out["segment"].value_counts(normalize=True).sort("segment")
     mix = ", ".join(f"{s} {p:.0%}" for s, p in shares.iter_rows())

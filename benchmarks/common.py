@@ -7,7 +7,12 @@ import platform
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 BENCH_ROOT = Path(os.environ.get("REGUA_BENCH_DIR", "/tmp/regua-bench"))
 REGUA = [sys.executable, "-m", "regua"]
@@ -44,3 +49,13 @@ def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path
     shutil.move(raw / "truth" / "truth.parquet", truth)
     shutil.rmtree(raw, ignore_errors=True)
     return store, truth
+
+
+def timed_runs(run: Callable[[], T], repeat: int) -> tuple[T, list[float]]:
+    """Call `run` `repeat` times; its last result and the wall seconds of each call."""
+    seconds, out = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = run()
+        seconds.append(time.perf_counter() - started)
+    return out, seconds  # type: ignore[return-value]
