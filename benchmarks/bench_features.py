@@ -13,14 +13,13 @@ Prints a Markdown table for benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import calendar
 import json
 import os
 import resource
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import psutil
@@ -28,20 +27,10 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import BENCH_ROOT, machine, prepare_store
+from models.train import month_ends
 
 ROOT = BENCH_ROOT / "features"
 IMPLEMENTATIONS = ("polars", "pandas", "duckdb", "polars-12-in-one-call", "polars-12-single-calls")
-
-
-def month_ends(last: date, count: int) -> list[date]:
-    """`count` month-ends up to `last`'s month, oldest first."""
-    out = []
-    current = last.replace(day=calendar.monthrange(last.year, last.month)[1])
-    for _ in range(count):
-        out.append(current)
-        previous = current.replace(day=1) - timedelta(days=1)
-        current = previous
-    return out[::-1]
 
 
 def run(implementation: str, store: Path, as_of: date) -> dict[str, float]:

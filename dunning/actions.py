@@ -114,34 +114,29 @@ def decide(
         pl.lit(None, pl.String).alias("reason_pt"),
     )
     limits = recommend_limits(scored, config.limits)
+    delisted = delistings(status, contacts.lazy(), steps.lazy(), as_of)
+    delisted = delisted.join(
+        segments.select("customer_id", "segment", "ladder_id"), on="customer_id", how="left"
+    ).with_columns(
+        pl.lit("due").alias("state"),
+        pl.lit("scheduled").alias("status"),
+        pl.col("deadline").dt.combine(FIRST_SLOT).alias("scheduled_for"),
+        pl.lit(0.0).alias("open_amount"),
+    )
     actions = (
         pl.concat([guarded.select(held_back.columns), held_back], how="vertical_relaxed")
         .rename({"ladder_reason": "reason", "reason_pt": "guardrail"})
+        .pipe(lambda frame: pl.concat([frame, delisted], how="diagonal_relaxed"))
         .join(scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left")
     )
-    delisted = delistings(status, contacts.lazy(), steps.lazy(), as_of)
-    if delisted.height:
-        actions = pl.concat(
-            [
-                actions,
-                delisted.join(segments.select("customer_id", "segment", "ladder_id"),
-                              on="customer_id", how="left")
-                .join(scored.select("customer_id", "pd", "propensity"), on="customer_id",
-                      how="left")
-                .with_columns(
-                    pl.lit("due").alias("state"),
-                    pl.lit("scheduled").alias("status"),
-                    pl.col("deadline").dt.combine(FIRST_SLOT).alias("scheduled_for"),
-                    pl.lit(0.0).alias("open_amount"),
-                ),
-            ],
-            how="diagonal_relaxed",
-        )  # fmt: skip
-    read_today = set(
-        actions.filter(
-            (pl.col("status") == "scheduled") & (pl.col("scheduled_for").dt.date() == as_of)
-        )["customer_id"].to_list()
-    ) | set(limits.filter(pl.col("decision") != "keep")["customer_id"].to_list())
+    read_today = pl.concat(
+        [
+            actions.filter(
+                (pl.col("status") == "scheduled") & (pl.col("scheduled_for").dt.date() == as_of)
+            )["customer_id"],
+            limits.filter(pl.col("decision") != "keep")["customer_id"],
+        ]
+    ).unique()
     reasons = _reasons(scored, read_today, delinquency_model)
     actions = (
         actions.join(reasons, on="customer_id", how="left")
@@ -163,11 +158,11 @@ def decide(
 
 
 def _reasons(
-    scored: pl.DataFrame, customers: set[str], model: MonotoneGBMClassifier | None
+    scored: pl.DataFrame, customers: pl.Series, model: MonotoneGBMClassifier | None
 ) -> pl.DataFrame:
     """Top reasons (Portuguese) of the delinquency score for the customers someone reads."""
     empty = pl.DataFrame(schema={"customer_id": pl.String, "top_reasons": pl.List(pl.String)})
-    if model is None or not customers:
+    if model is None or customers.is_empty():
         return empty
-    rows = scored.filter(pl.col("customer_id").is_in(sorted(customers)))
+    rows = scored.filter(pl.col("customer_id").is_in(customers.implode()))
     return explain(model, rows).select("customer_id", pl.col("reasons").alias("top_reasons"))

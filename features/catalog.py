@@ -797,6 +797,8 @@ CATALOG: tuple[Feature, ...] = (
 """Every feature, in output order."""
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in CATALOG)
+GROUP_OF: dict[str, str] = {f.name: f.group for f in CATALOG}
+"""The 5 C's group (or behaviour) of every feature."""
 KEYS: tuple[str, ...] = ("customer_id", "as_of")
 
 

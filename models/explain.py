@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 import polars as pl
 
-from features.catalog import CATALOG, short_label_pt
+from features.catalog import FEATURE_NAMES, GROUP_OF, short_label_pt
 from models.gbm import MonotoneGBMClassifier
 
 MAX_REASONS = 4
@@ -132,8 +132,8 @@ def explain(
     delinquency = kind == "delinquency"
     return top_reasons(
         model.contributions(matrix),
-        {f.name: f.group for f in CATALOG},
-        {f.name: short_label_pt(f.name) for f in CATALOG},
+        GROUP_OF,
+        {name: short_label_pt(name) for name in FEATURE_NAMES},
         group_texts=RISK_TEXTS if delinquency else PAYMENT_TEXTS,
         direction=1 if delinquency else -1,
         max_reasons=max_reasons,

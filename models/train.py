@@ -23,7 +23,7 @@ import polars.selectors as cs
 from sklearn.metrics import roc_auc_score
 
 import features
-from features.catalog import CATALOG
+from features.catalog import CATALOG, FEATURE_NAMES, GROUP_OF
 from models.fairness import check_no_protected_features
 from models.gbm import MonotoneGBMClassifier
 from models.labels import check_label_table, delinquency_labels, propensity_labels
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 ModelKind = Literal["delinquency", "propensity_to_pay"]
 MODEL_KINDS: tuple[ModelKind, ...] = ("delinquency", "propensity_to_pay")
-FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in CATALOG)
-GROUP_OF: dict[str, str] = {f.name: f.group for f in CATALOG}
 
 Frame = pl.LazyFrame | pl.DataFrame
 

@@ -147,12 +147,12 @@ def score_day(
     uri = tracking_uri or get_settings().mlflow_tracking_uri
     delinquency = load_champion("delinquency", uri)
     propensity = load_champion("propensity_to_pay", uri)
-    table = features.build(store, [as_of])
+    tables = {name: store.scan(name) for name in TABLES}
+    table = features.build_from_frames(tables, [as_of])
     if table.height == 0:
         raise ValueError(f"no customer is known at {as_of} in store {store.root}")
     scores = score(table, delinquency.model, propensity.model)
     scored = table.join(scores.drop("as_of"), on="customer_id")
-    tables = {name: store.scan(name) for name in TABLES}
     decisions = decide(scored, tables, config, as_of, delinquency.model)
     provenance = {
         "store_version": store.version,
