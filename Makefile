@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO ?= data/demo
-DEMO_CUSTOMERS ?= 20000
+DEMO_CUSTOMERS ?= 50000
 DEMO_AS_OF ?= 2026-10-30
 
 .DEFAULT_GOAL := help
@@ -22,14 +22,25 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
-demo: $(STAMP) ## Simulate a portfolio and run the pipeline end to end on embedded defaults
+# Local engines for the demo: MLflow in a SQLite file, Prefect's temporary server with its
+# database under $(DEMO)/prefect. Set MLFLOW_TRACKING_URI / PREFECT_API_URL to use servers.
+DEMO_ENV = REGUA_MLFLOW_ARTIFACT_DIR=$(DEMO)/mlartifacts \
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(DEMO)/mlflow.db} \
+	PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/$(DEMO)/prefect}
+
+demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, write the report
 	$(BIN)/regua simulate --customers $(DEMO_CUSTOMERS) --months 24 --seed 7 --error-rate 0.001 --out $(DEMO)/raw
 	$(BIN)/regua ingest --raw $(DEMO)/raw --store $(DEMO)/store
-	REGUA_MLFLOW_ARTIFACT_DIR=$(DEMO)/mlartifacts MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(DEMO)/mlflow.db} \
-	  $(BIN)/regua train --store $(DEMO)/store --truth $(DEMO)/raw/truth/truth.parquet
-	REGUA_MLFLOW_ARTIFACT_DIR=$(DEMO)/mlartifacts MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(DEMO)/mlflow.db} \
-	  $(BIN)/regua score --store $(DEMO)/store --as-of $(DEMO_AS_OF) --out $(DEMO)/out
-	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db"
+	$(DEMO_ENV) $(BIN)/regua train --store $(DEMO)/store --truth $(DEMO)/raw/truth/truth.parquet
+	$(DEMO_ENV) $(BIN)/regua nightly --raw $(DEMO)/raw --store $(DEMO)/store --as-of $(DEMO_AS_OF) --out $(DEMO)/out
+	$(DEMO_ENV) $(BIN)/regua report --as-of $(DEMO_AS_OF) --store $(DEMO)/store --outputs $(DEMO)/out --out $(DEMO)/reports
+	@echo
+	@echo "Outputs for the collection tools: $(DEMO)/out/$(DEMO_AS_OF)/ (actions.parquet/.csv, segments, limits, manifest.json)"
+	@echo "Portfolio report (HTML): $(DEMO)/reports/portfolio-$(DEMO_AS_OF).html"
+	@echo "Model reports (HTML):"; find $(DEMO)/mlartifacts -name model_report.html -newer $(DEMO)/store/CURRENT | sed 's/^/  /'
+	@echo "Data docs of the ingest: $(DEMO)/store/versions/*/data_docs/index.html"
+	@echo "MLflow UI:  $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db  (then http://127.0.0.1:5000)"
+	@echo "Prefect UI: PREFECT_HOME=$(CURDIR)/$(DEMO)/prefect $(BIN)/prefect server start  (then http://127.0.0.1:4200)"
 
 test: $(STAMP) lint ## Lint, then run the test suite
 	$(BIN)/python -m pytest -n 2
@@ -46,6 +57,8 @@ bench: $(STAMP) ## Run the benchmarks (large data under /tmp; minutes)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_nightly.py --tracking-uri sqlite:///$${REGUA_BENCH_DIR:-/tmp/regua-bench}/train/mlflow/mlflow.db
 
 clean: ## Remove the virtualenv and generated demo data
 	rm -rf $(VENV) $(DEMO)

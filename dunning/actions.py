@@ -9,7 +9,7 @@ nothing silently disappears.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -31,7 +31,8 @@ SCHEDULABLE = ("due", "upcoming", "held")
 
 ACTION_COLUMNS = (
     "as_of", "customer_id", "invoice_id", "segment", "ladder_id", "step_id", "channel",
-    "template_id", "purpose", "state", "status", "scheduled_for", "scheduled_tz", "reason",
+    "template_id", "purpose", "discount_pct", "max_installments", "state", "status",
+    "scheduled_for", "scheduled_tz", "reason",
     "guardrail", "open_amount", "pd", "propensity", "top_reasons",
 )  # fmt: skip
 """The actions output contract (issue 6), in order."""
@@ -68,10 +69,20 @@ def ladder_steps(ladders: LaddersConfig) -> pl.DataFrame:
             "template_id": step.template,
             "purpose": step.purpose,
             "tone": step.tone,
+            "discount_pct": step.discount_pct,
+            "max_installments": step.max_installments,
         }
         for ladder_id, order, step in ladders.steps()
     ]
-    return pl.DataFrame(rows, schema_overrides={"step_order": pl.Int32, "offset_days": pl.Int32})
+    return pl.DataFrame(
+        rows,
+        schema_overrides={
+            "step_order": pl.Int32,
+            "offset_days": pl.Int32,
+            "discount_pct": pl.Float64,
+            "max_installments": pl.Int32,
+        },
+    )
 
 
 def _history(contacts: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
@@ -138,23 +149,39 @@ def decide(
         ]
     ).unique()
     reasons = _reasons(scored, read_today, delinquency_model)
+    offers = steps.select("ladder_id", "step_id", "discount_pct", "max_installments")
     actions = (
         actions.join(reasons, on="customer_id", how="left")
+        .join(offers, on=["ladder_id", "step_id"], how="left")
         .with_columns(pl.lit(as_of).alias("as_of"))
         .select(ACTION_COLUMNS)
-        .sort("customer_id", "invoice_id", "step_id", nulls_last=True)
     )
-    limits = (
-        limits.join(reasons, on="customer_id", how="left")
-        .with_columns(pl.lit(as_of).alias("as_of"))
-        .sort("customer_id")
+    limits = limits.join(reasons, on="customer_id", how="left").with_columns(
+        pl.lit(as_of).alias("as_of")
     )
-    segments = (
-        segments.with_columns(pl.lit(as_of).alias("as_of"))
-        .join(scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left")
-        .sort("customer_id")
+    segments = segments.with_columns(pl.lit(as_of).alias("as_of")).join(
+        scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left"
     )
-    return Decisions(actions=actions, segments=segments, limits=limits)
+    return merge_decisions([Decisions(actions=actions, segments=segments, limits=limits)])
+
+
+def merge_decisions(parts: Sequence[Decisions]) -> Decisions:
+    """One day's decisions from disjoint groups of customers, in one canonical row order.
+
+    Each output is sorted on its key, so the files do not depend on how the customers
+    were partitioned (or on the join order inside `decide`).
+    """
+    return Decisions(
+        actions=pl.concat([p.actions for p in parts], how="vertical_relaxed").sort(
+            "customer_id", "invoice_id", "step_id", nulls_last=True, maintain_order=True
+        ),
+        segments=pl.concat([p.segments for p in parts], how="vertical_relaxed").sort(
+            "customer_id", maintain_order=True
+        ),
+        limits=pl.concat([p.limits for p in parts], how="vertical_relaxed").sort(
+            "customer_id", maintain_order=True
+        ),
+    )
 
 
 def _reasons(

@@ -179,9 +179,9 @@ def build_ledger_rows(
 
 
 def invoice_ledger(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per invoice: cust, issued, due, amount, product code, settled (or NEVER)."""
+    """One row per invoice: inv, cust, issued, due, amount, product code, settled (or NEVER)."""
     return rows.filter(pl.col("kind") == _INVOICE).select(
-        "cust", "issued", "due", "amount", "product", "settled"
+        "inv", "cust", "issued", "due", "amount", "product", "settled"
     )
 
 

@@ -25,6 +25,10 @@ from sklearn.utils.validation import check_is_fitted
 
 log = logging.getLogger(__name__)
 
+MIN_LEAF_SHARE = 0.001
+"""Default smallest leaf, as a share of the boosting rows."""
+MIN_LEAF_ROWS = 20
+
 
 class MonotoneGBMClassifier(ClassifierMixin, BaseEstimator):
     """Binary LightGBM whose probability moves with each constrained feature as told.
@@ -40,6 +44,13 @@ class MonotoneGBMClassifier(ClassifierMixin, BaseEstimator):
     training periods sit at a macro shock, isotonic raised the out-of-time ECE from
     0.009 to 0.042 (benchmarks/README.md). Use it where recent periods are the better
     guide to the next ones.
+
+    The defaults are regularised on purpose (15 leaves, half the columns per tree, L2 10,
+    and `min_child_samples=None`: a leaf holds at least 0.1% of the boosting rows, 20 at
+    least). Early stopping on the latest periods otherwise grows trees that fit
+    period-specific patterns; on two simulated portfolios of 100k customers this setting
+    beat the earlier one (31 leaves, 200 rows, all columns) out of time by 0.010 and
+    0.001 of AUC, in fewer trees (benchmarks/README.md).
     """
 
     def __init__(
@@ -47,11 +58,11 @@ class MonotoneGBMClassifier(ClassifierMixin, BaseEstimator):
         monotone: Mapping[str, int] | None = None,
         n_estimators: int = 2000,
         learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 200,
+        num_leaves: int = 15,
+        min_child_samples: int | None = None,
         subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
+        colsample_bytree: float = 0.5,
+        reg_lambda: float = 10.0,
         early_stopping_rounds: int = 100,
         validation_fraction: float = 0.2,
         calibration: Literal["isotonic", "sigmoid"] | None = None,
@@ -94,12 +105,15 @@ class MonotoneGBMClassifier(ClassifierMixin, BaseEstimator):
             if isinstance(X[name].dtype, pd.CategoricalDtype)
         }
         train, valid = self._split(X, target, time)
+        self.min_child_samples_ = self.min_child_samples or max(
+            MIN_LEAF_ROWS, round(MIN_LEAF_SHARE * len(train))
+        )
         self.booster_ = lgb.LGBMClassifier(
             objective="binary",
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
+            min_child_samples=self.min_child_samples_,
             subsample=self.subsample,
             subsample_freq=1 if self.subsample < 1 else 0,
             colsample_bytree=self.colsample_bytree,

@@ -17,9 +17,7 @@ from mlflow.exceptions import MlflowException
 
 from models.gbm import MonotoneGBMClassifier
 from models.registry import CHAMPION
-from models.train import ModelKind, feature_matrix
-
-SCORE_DECIMALS = 6
+from models.train import SCORE_DECIMALS, ModelKind, feature_matrix
 
 
 class NoChampionError(RuntimeError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
@@ -20,6 +21,7 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from features.catalog import CATALOG, CATALOG_VERSION
+from models.drift import DriftReport
 from models.fairness import fairness_table
 from models.registry import PromotionDecision, PromotionGate, promote
 from models.report import render_html, write_figures
@@ -27,6 +29,8 @@ from models.train import TrainingResult
 from regua.settings import get_settings
 
 EXPERIMENT = "regua"
+REFERENCE_FILE = "sample.parquet"
+"""Features and scores of the latest training snapshot, under artifact path reference/."""
 TRUSTED_TYPES = [
     "collections.OrderedDict",
     "lightgbm.basic.Booster",
@@ -35,6 +39,17 @@ TRUSTED_TYPES = [
     "sklearn.calibration._CalibratedClassifier",
 ]
 """Types skops may load back from our model file (MLflow serialises sklearn with skops)."""
+
+
+MODEL_PACKAGES = ("lightgbm", "numpy", "pandas", "polars", "scikit-learn", "skops")
+
+
+def model_requirements() -> list[str]:
+    """Pinned packages the logged model needs, read from this environment.
+
+    Given explicitly, MLflow skips inferring them in a subprocess (about 10 s per model).
+    """
+    return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
 
 
 def _use_experiment(name: str) -> None:
@@ -100,6 +115,11 @@ def log_training(
         ):
             table.write_csv(folder / f"{name}.csv")
             mlflow.log_artifact(str(folder / f"{name}.csv"), artifact_path="tables")
+        if result.reference_sample is not None:
+            reference = folder / "reference" / REFERENCE_FILE
+            reference.parent.mkdir()
+            result.reference_sample.write_parquet(reference)
+            mlflow.log_artifact(str(reference), artifact_path="reference")
         example = result.input_example
         info = mlflow.sklearn.log_model(
             result.model,
@@ -108,9 +128,49 @@ def log_training(
             input_example=example,
             registered_model_name=spec.kind,
             skops_trusted_types=TRUSTED_TYPES,
+            pip_requirements=model_requirements(),
         )
         run_id = run.info.run_id
     decision = promote(
         MlflowClient(), spec.kind, str(info.registered_model_version), gate or PromotionGate()
     )
     return run_id, decision
+
+
+NIGHTLY_EXPERIMENT = "regua-nightly"
+
+
+def load_reference(run_id: str, tracking_uri: str | None = None) -> pl.DataFrame | None:
+    """The training sample logged with a model's run, or None when it has none."""
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    logged = {a.path for a in MlflowClient().list_artifacts(run_id, "reference")}
+    if f"reference/{REFERENCE_FILE}" not in logged:
+        return None
+    with tempfile.TemporaryDirectory(prefix="regua-reference-") as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"reference/{REFERENCE_FILE}", dst_path=tmp
+        )
+        return pl.read_parquet(path)
+
+
+def log_drift(
+    report: DriftReport, as_of: str, models: dict[str, str], tracking_uri: str | None = None
+) -> str:
+    """One run in experiment regua-nightly with every PSI as a metric; returns its id."""
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    _use_experiment(NIGHTLY_EXPERIMENT)
+    with (
+        tempfile.TemporaryDirectory(prefix="regua-drift-") as tmp,
+        mlflow.start_run(run_name=f"nightly-{as_of}") as run,
+    ):
+        mlflow.set_tags({"as_of": as_of, **{f"{k}_version": v for k, v in models.items()}})
+        mlflow.log_params(
+            {"psi_warn_above": report.warn_above, "psi_breach_above": report.breach_above}
+        )
+        mlflow.log_metrics(report.metrics())
+        path = Path(tmp) / "drift.csv"
+        report.table.write_csv(path)
+        mlflow.log_artifact(str(path))
+        return run.info.run_id

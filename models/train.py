@@ -50,8 +50,10 @@ class TrainingSpec:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     n_estimators: int = 2000
     learning_rate: float = 0.05
-    num_leaves: int = 31
-    min_child_samples: int = 200
+    num_leaves: int = 15
+    min_child_samples: int | None = None
+    colsample_bytree: float = 0.5
+    reg_lambda: float = 10.0
     calibration: Literal["isotonic", "sigmoid"] | None = None
     random_state: int = 42
 
@@ -200,6 +202,7 @@ class TrainingResult:
     input_example: pd.DataFrame
     data_fingerprint: str
     seconds: float
+    reference_sample: pl.DataFrame | None = None
     oracle_auc: float | None = None
     oracle_auc_lookahead: float | None = None
 
@@ -211,6 +214,7 @@ class TrainingResult:
             "train_rows": float(self.train_rows),
             "test_rows": float(self.test_rows),
             "best_iteration": float(self.model.best_iteration_),
+            "min_child_samples": float(self.model.min_child_samples_),
             "monotonicity_violations": float(sum(self.model.monotonicity_violations_.values())),
             "train_seconds": self.seconds,
         }
@@ -235,6 +239,22 @@ def _importance(model: MonotoneGBMClassifier, sample: pd.DataFrame) -> pl.DataFr
     ).sort(["mean_abs_contribution", "feature"], descending=[True, False])
 
 
+REFERENCE_ROWS = 20_000
+SCORE_DECIMALS = 6
+"""Scores are published rounded (see models.scoring); the drift reference is too."""
+
+
+def reference_sample(
+    train: pl.DataFrame, model: MonotoneGBMClassifier, random_state: int = 42
+) -> pl.DataFrame:
+    """Features and scores of the latest training snapshot: the baseline drift is measured on."""
+    latest = train.filter(pl.col("as_of") == pl.col("as_of").max())
+    rows = latest.sample(n=min(latest.height, REFERENCE_ROWS), seed=random_state)
+    return rows.select(FEATURE_NAMES).with_columns(
+        pl.Series("score", model.predict_proba(feature_matrix(rows))[:, 1]).round(SCORE_DECIMALS)
+    )
+
+
 def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec) -> TrainingResult:
     """Fit the boosted model and the scorecard on `train`; measure both on `test`."""
     started = time.perf_counter()
@@ -246,6 +266,8 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
         learning_rate=spec.learning_rate,
         num_leaves=spec.num_leaves,
         min_child_samples=spec.min_child_samples,
+        colsample_bytree=spec.colsample_bytree,
+        reg_lambda=spec.reg_lambda,
         calibration=spec.calibration,
         random_state=spec.random_state,
     ).fit(x_train, y_train, time=train["as_of"].to_numpy())
@@ -279,6 +301,7 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
         group_importance=group_importance,
         test_scores=scores,
         input_example=x_test.head(5),
+        reference_sample=reference_sample(train, model, spec.random_state),
         data_fingerprint=data_fingerprint(train),
         seconds=time.perf_counter() - started,
     )

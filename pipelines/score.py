@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +24,8 @@ import polars as pl
 
 import features
 from dunning.actions import Decisions, DunningConfig, decide
-from models.scoring import load_champion, score
+from models.scoring import Champion, load_champion, score
+from models.train import observed_until
 from regua.config.dunning import load_ladders, load_segments
 from regua.config.guardrails import load_guardrails
 from regua.config.limits import load_limits
@@ -34,6 +36,41 @@ from regua.store import Store, write_frame_atomic, write_text_atomic
 log = logging.getLogger(__name__)
 
 CONFIG_FILES = ("segments.yaml", "ladders.yaml", "guardrails.yaml", "limits.yaml")
+
+
+MAX_STALE_DAYS = 3
+"""How far as_of may lie beyond the last day the store covers (a weekend of no exports)."""
+
+
+class NoDataError(ValueError):
+    """The store holds nothing to decide on at as_of."""
+
+
+def check_as_of(
+    tables: Mapping[str, pl.LazyFrame], as_of: date, store: Store, max_stale_days: int
+) -> None:
+    """Stop when as_of lies outside the history the store holds (before it, or past it)."""
+    try:
+        last = observed_until(tables)
+    except ValueError as exc:
+        raise NoDataError(f"store {store.root}: {exc}") from exc
+    first = tables["invoices"].select(pl.col("issued_at").min()).collect().item()
+    if first is not None and as_of < first:
+        raise NoDataError(
+            f"store {store.root} holds history from {first}; as_of {as_of} is before it: "
+            "nothing to decide on"
+        )
+    if (as_of - last).days > max_stale_days:
+        raise NoDataError(
+            f"store {store.root} covers up to {last}; as_of {as_of} is {(as_of - last).days} "
+            f"days later: ingest the missing days' exports first, or choose an earlier as_of"
+        )
+
+
+def require_customers(feature_table: pl.DataFrame, as_of: date, store: Store) -> None:
+    """Stop when nobody is a customer yet at as_of."""
+    if feature_table.height == 0:
+        raise NoDataError(f"no customer is known at {as_of} in store {store.root}")
 
 
 @dataclass(frozen=True)
@@ -68,6 +105,8 @@ def write_outputs(decisions: Decisions, out: Path, as_of: date, provenance: dict
     """Write out/<as_of>/ (actions.parquet/.csv, segments, limits, manifest) atomically."""
     out.mkdir(parents=True, exist_ok=True)
     final = out / as_of.isoformat()
+    for abandoned in out.glob(f".{as_of.isoformat()}.*"):  # left by a run that was killed
+        shutil.rmtree(abandoned, ignore_errors=True)
     staging = out / f".{as_of.isoformat()}.{uuid.uuid4().hex}.tmp"
     staging.mkdir()
     try:
@@ -121,12 +160,40 @@ def write_database(decisions: Decisions, db_url: str, as_of: date) -> None:
     with engine.begin() as connection:
         for name, frame in tables.items():
             if sa.inspect(connection).has_table(name):
-                table = sa.Table(name, sa.MetaData(), autoload_with=connection)
+                # A lightweight table clause: duckdb-engine cannot reflect under SQLAlchemy 2.1.
+                table = sa.table(name, sa.column("as_of", sa.Date()))
                 connection.execute(table.delete().where(table.c.as_of == as_of))
             frame.to_pandas().to_sql(
                 name, connection, if_exists="append", index=False, dtype={"as_of": sa.Date()}
             )
     engine.dispose()
+
+
+def provenance(store: Store, champions: tuple[Champion, Champion], config_dir: Path) -> dict:
+    """What the day's outputs came from: store version, model versions, config hashes."""
+    return {
+        "store_version": store.version,
+        "models": {
+            champion.kind: {"version": champion.version, "run_id": champion.run_id}
+            for champion in champions
+        },
+        "config_sha256": {name: _sha256(config_dir / name) for name in CONFIG_FILES},
+        "feature_catalog_version": features.CATALOG_VERSION,
+    }
+
+
+def score_and_decide(
+    feature_table: pl.DataFrame,
+    tables: Mapping[str, pl.LazyFrame | pl.DataFrame],
+    champions: tuple[Champion, Champion],
+    config: DunningConfig,
+    as_of: date,
+) -> Decisions:
+    """Champion scores for the feature table's customers, then their decisions at as_of."""
+    delinquency, propensity = champions
+    scores = score(feature_table, delinquency.model, propensity.model)
+    scored = feature_table.join(scores.drop("as_of"), on="customer_id")
+    return decide(scored, tables, config, as_of, delinquency.model)
 
 
 def score_day(
@@ -137,6 +204,7 @@ def score_day(
     tracking_uri: str | None = None,
     db_url: str | None = None,
     config_dir: Path | None = None,
+    max_stale_days: int = MAX_STALE_DAYS,
 ) -> DayOutputs:
     """Features, champion scores and decisions at as_of, written to out/<as_of>/."""
     store = store if isinstance(store, Store) else Store(store)
@@ -148,22 +216,13 @@ def score_day(
     delinquency = load_champion("delinquency", uri)
     propensity = load_champion("propensity_to_pay", uri)
     tables = {name: store.scan(name) for name in TABLES}
+    check_as_of(tables, as_of, store, max_stale_days)
     table = features.build_from_frames(tables, [as_of])
-    if table.height == 0:
-        raise ValueError(f"no customer is known at {as_of} in store {store.root}")
-    scores = score(table, delinquency.model, propensity.model)
-    scored = table.join(scores.drop("as_of"), on="customer_id")
-    decisions = decide(scored, tables, config, as_of, delinquency.model)
-    provenance = {
-        "store_version": store.version,
-        "models": {
-            champion.kind: {"version": champion.version, "run_id": champion.run_id}
-            for champion in (delinquency, propensity)
-        },
-        "config_sha256": {name: _sha256(folder / name) for name in CONFIG_FILES},
-        "feature_catalog_version": features.CATALOG_VERSION,
-    }
-    outputs = write_outputs(decisions, out, as_of, provenance)
+    require_customers(table, as_of, store)
+    decisions = score_and_decide(table, tables, (delinquency, propensity), config, as_of)
+    outputs = write_outputs(
+        decisions, out, as_of, provenance(store, (delinquency, propensity), folder)
+    )
     if db_url:
         write_database(decisions, db_url, as_of)
     log.info("%s: %s", as_of, outputs.manifest["rows"])

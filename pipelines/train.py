@@ -1,7 +1,7 @@
 """Training wiring: read the store, train each model, log it to MLflow, apply the gate.
 
-The CLI (`regua train`) and notebooks call `train_models`; the Prefect flow of issue 7
-will wrap the same function. All logic lives in `models.train` and `models.tracking`.
+Notebooks call `train_models`; `train_flow` (what `regua train` runs) wraps the same
+function in a Prefect task. All logic lives in `models.train` and `models.tracking`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
 
 import features
 from models.registry import PromotionDecision, PromotionGate
 from models.tracking import log_training
 from models.train import ModelKind, TrainingResult, TrainingSpec, train, training_dates
+from pipelines.retry import io_task
 from regua.contract import TABLES
+from regua.progress import stage_bar
 from regua.settings import get_settings
 from regua.store import Store
 
@@ -65,20 +69,74 @@ def train_models(
     dates = sorted({d for spec in specs for d in training_dates(tables, spec, labels)})
     feature_table = features.build_from_frames(tables, dates)
     trained = []
-    for spec in specs:
-        result = train(
-            tables,
-            spec,
-            labels=labels,
-            truth=truth,
-            label_horizon_days=label_horizon_days,
-            feature_table=feature_table,
+    with stage_bar(len(specs), "training") as advance:
+        for spec in specs:
+            result = train(
+                tables,
+                spec,
+                labels=labels,
+                truth=truth,
+                label_horizon_days=label_horizon_days,
+                feature_table=feature_table,
+            )
+            run_id, decision = log_training(
+                result,
+                customers=store.read("customers"),
+                tracking_uri=tracking_uri or get_settings().mlflow_tracking_uri,
+                gate=gate,
+            )
+            trained.append(TrainedModel(result, run_id, decision))
+            advance()
+    return trained
+
+
+def training_markdown(trained: list[TrainedModel]) -> str:
+    """Out-of-time figures, the baseline, the oracle and the gate's decision per model."""
+    lines = [
+        "| model | OOT AUC | scorecard AUC | oracle AUC | KS | ECE | version | gate |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for item in trained:
+        r, e = item.result, item.result.evaluation
+        oracle = "n/a" if r.oracle_auc is None else f"{r.oracle_auc:.4f}"
+        gate = "champion" if item.decision.promoted else "challenger"
+        lines.append(
+            f"| {r.spec.kind} | {e.auc:.4f} | {r.baseline_evaluation.auc:.4f} | {oracle} "
+            f"| {e.ks:.3f} | {e.ece:.4f} | {item.decision.version} | {gate}: "
+            f"{item.decision.reason} |"
         )
-        run_id, decision = log_training(
-            result,
-            customers=store.read("customers"),
-            tracking_uri=tracking_uri or get_settings().mlflow_tracking_uri,
-            gate=gate,
-        )
-        trained.append(TrainedModel(result, run_id, decision))
+    return "\n".join(lines) + "\n"
+
+
+@io_task("train-models", retries=1)
+def train_task(store: Path, kinds: tuple[ModelKind, ...], **options: object) -> list[TrainedModel]:
+    """Both models trained, logged and gated (`train_models`)."""
+    return train_models(store, kinds, **options)  # type: ignore[arg-type]
+
+
+@flow(name="train", flow_run_name="train-{store.name}")
+def train_flow(
+    store: Path = Path("data/store"),
+    kinds: tuple[ModelKind, ...] = ("delinquency", "propensity_to_pay"),
+    last_as_of: date | None = None,
+    snapshots: int = 18,
+    out_of_time: int = 2,
+    labels: Path | None = None,
+    truth: Path | None = None,
+    tracking_uri: str | None = None,
+    gate: PromotionGate | None = None,
+) -> list[TrainedModel]:
+    """Train, log and gate the models on the store; publish their figures as an artifact."""
+    trained = train_task(
+        store,
+        kinds,
+        last_as_of=last_as_of,
+        snapshots=snapshots,
+        out_of_time=out_of_time,
+        labels=read_labels(labels) if labels else None,
+        truth=pl.read_parquet(truth) if truth else None,
+        tracking_uri=tracking_uri,
+        gate=gate,
+    )
+    create_markdown_artifact(training_markdown(trained), key="training-summary")
     return trained

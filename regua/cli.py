@@ -127,19 +127,17 @@ def train(
     ] = None,
 ) -> None:
     """Train the models on the store, log them to MLflow and apply the champion gate."""
-    import polars as pl
-
-    from pipelines.train import read_labels, train_models
+    from pipelines.train import train_flow
 
     kinds = ("delinquency", "propensity_to_pay") if kind == "both" else (kind,)
-    trained = train_models(
+    trained = train_flow(
         store,
         kinds,  # type: ignore[arg-type]
-        last_as_of=date.fromisoformat(as_of) if as_of else None,
+        last_as_of=_as_of(as_of),
         snapshots=snapshots,
         out_of_time=out_of_time,
-        labels=read_labels(labels) if labels else None,
-        truth=pl.read_parquet(truth) if truth else None,
+        labels=labels,
+        truth=truth,
     )
     for item in trained:
         figures = item.result.evaluation
@@ -154,6 +152,88 @@ def train(
         )
 
 
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
+
+
+def _run_nightly(**parameters: object) -> None:
+    """Run the nightly flow; a missing model, bad config or missing data exits 2."""
+    from models.scoring import NoChampionError
+    from pipelines.nightly import DriftBreachError, PartitionError, run_nightly
+    from regua.config import ConfigError
+    from regua.ingest.errors import IngestError
+
+    try:
+        summary = run_nightly(**parameters)
+    except (NoChampionError, ConfigError, IngestError, DriftBreachError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except PartitionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    manifest = summary.outputs.manifest
+    typer.echo(
+        f"{summary.as_of}: {manifest['rows']['segments.parquet']:,} customers segmented, "
+        f"{manifest['rows']['actions.parquet']:,} actions {manifest['actions_by_status']}, "
+        f"limits for {manifest['rows']['limits.parquet']:,} -> {summary.outputs.folder}"
+    )
+    if summary.drift is not None:
+        levels = dict(summary.drift.table.group_by("level").len().iter_rows())
+        typer.echo(
+            f"drift (PSI): {levels}"
+            + (f"; {summary.drift.breach_text()}" if summary.drift.breached else "")
+        )
+    typer.echo(
+        "time by stage (s): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in summary.seconds_by_stage.items())
+    )
+
+
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(
+        envvar="REGUA_DASK_ADDRESS",
+        help="Run the scoring partitions on this Dask scheduler (tcp://host:8786).",
+    ),
+]
+Partitions = Annotated[
+    int, typer.Option(min=1, help="Partitions of customers scored as separate tasks.")
+]
+RefreshFeatures = Annotated[
+    bool, typer.Option(help="Rebuild the cached features of this store version and as_of.")
+]
+DbUrl = Annotated[
+    str | None, typer.Option(help="Also write to SQL (SQLAlchemy URL), replacing as_of.")
+]
+
+
+@app.command()
+def nightly(
+    raw: Annotated[Path, typer.Option(help="Folder of the day's exports.")] = Path("data/raw"),
+    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    as_of: Annotated[
+        str | None, typer.Option(help="Day to decide for (YYYY-MM-DD); default: yesterday.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Outputs folder; writes OUT/<as_of>/.")] = Path(
+        "data/out"
+    ),
+    db_url: DbUrl = None,
+    partitions: Partitions = 1,
+    dask_address: DaskAddress = None,
+    refresh_features: RefreshFeatures = False,
+) -> None:
+    """Run the nightly flow once: ingest RAW, score, decide and write OUT/<as_of>/."""
+    _run_nightly(
+        as_of=_as_of(as_of), raw=raw, store=store, out=out, db_url=db_url,
+        partitions=partitions, dask_address=dask_address, refresh_features=refresh_features,
+    )  # fmt: skip
+
+
 @app.command()
 def score(
     as_of: Annotated[str, typer.Option(help="Day to decide for (YYYY-MM-DD).")],
@@ -161,30 +241,40 @@ def score(
     out: Annotated[Path, typer.Option(help="Outputs folder; writes OUT/<as_of>/.")] = Path(
         "data/out"
     ),
-    db_url: Annotated[
-        str | None, typer.Option(help="Also write to SQL (SQLAlchemy URL), replacing as_of.")
-    ] = None,
+    db_url: DbUrl = None,
+    partitions: Partitions = 1,
+    dask_address: DaskAddress = None,
+    refresh_features: RefreshFeatures = False,
 ) -> None:
-    """Score with the champion models, assign segments, ladder steps and limits at AS_OF."""
-    from models.scoring import NoChampionError
-    from pipelines.score import score_day
-    from regua.config import ConfigError
+    """The nightly flow from the features on, on what the store already holds."""
+    _run_nightly(
+        as_of=_as_of(as_of), store=store, out=out, db_url=db_url, partitions=partitions,
+        dask_address=dask_address, refresh_features=refresh_features,
+    )  # fmt: skip
 
-    try:
-        day = date.fromisoformat(as_of)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
-    try:
-        outputs = score_day(store, day, out, db_url=db_url)
-    except (NoChampionError, ConfigError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    manifest = outputs.manifest
-    typer.echo(
-        f"{day}: {manifest['rows']['segments.parquet']:,} customers segmented, "
-        f"{manifest['rows']['actions.parquet']:,} actions {manifest['actions_by_status']}, "
-        f"limits for {manifest['rows']['limits.parquet']:,} -> {outputs.folder}"
-    )
+
+@app.command()
+def serve(
+    raw: Annotated[Path, typer.Option(help="Folder of the day's exports.")] = Path("data/raw"),
+    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    out: Annotated[Path, typer.Option(help="Outputs folder.")] = Path("data/out"),
+    cron: Annotated[str, typer.Option(help="When to run (cron).")] = "0 2 * * *",
+    timezone: Annotated[str, typer.Option(help="Time zone of the cron.")] = "America/Sao_Paulo",
+    db_url: DbUrl = None,
+    partitions: Partitions = 1,
+    dask_address: DaskAddress = None,
+) -> None:
+    """Serve the nightly flow on a schedule (Prefect); each run decides for yesterday."""
+    from prefect import serve as prefect_serve
+
+    from pipelines.nightly import nightly_deployment
+
+    deployment = nightly_deployment(
+        cron=cron, timezone=timezone, raw=raw, store=store, out=out, db_url=db_url,
+        partitions=partitions, dask_address=dask_address,
+    )  # fmt: skip
+    typer.echo(f"serving {deployment.name}: {cron} ({timezone}); Ctrl+C stops")
+    prefect_serve(deployment)
 
 
 @app.command()
@@ -223,6 +313,49 @@ def features_doc() -> None:
     from features import catalog_markdown
 
     typer.echo(catalog_markdown(), nl=False)
+
+
+@app.command()
+def report(
+    as_of: Annotated[str, typer.Option(help="Day to report on (YYYY-MM-DD).")],
+    store: Annotated[
+        Path | None, typer.Option(help="Canonical store folder; default: settings' store_dir.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the report; default: <settings' data_dir>/reports."),
+    ] = None,
+    outputs: Annotated[
+        Path | None,
+        typer.Option(help="Scoring outputs holding <as_of>/; default: settings' out_dir."),
+    ] = None,
+) -> None:
+    """Write the portfolio report at AS_OF as one HTML file: aging, roll rates, vintages,
+    scores, segments, ladder workload, limit changes and model health."""
+    from mlflow.exceptions import MlflowException
+
+    from models.scoring import NoChampionError
+    from regua.config import ConfigError
+    from regua.settings import get_settings
+    from reports.html import write_report
+    from reports.report import OutputsMissingError, build_report
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
+    settings = get_settings()
+    folder = out or settings.data_dir / "reports"
+    try:
+        portfolio = build_report(store or settings.store_dir, outputs or settings.out_dir, day)
+    except (NoChampionError, OutputsMissingError, ConfigError, MlflowException, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    path = write_report(portfolio, folder / f"portfolio-{day.isoformat()}.html")
+    typer.echo(
+        f"{day}: portfolio report ({len(portfolio.tables)} tables, {len(portfolio.charts)} "
+        f"charts) -> {path}"
+    )
 
 
 def main() -> None:

@@ -95,15 +95,18 @@ class StaleVersionError(RuntimeError):
 class Store:
     """Read access to the current version of a canonical store, and atomic commits."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, version: str | None = None) -> None:
         self.root = Path(root)
+        self.pinned = version
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r}, version={self.version!r})"
 
     @property
     def version(self) -> str | None:
-        """The version readers see, or None for an empty store."""
+        """The version readers see (the pinned one, else CURRENT), or None for an empty store."""
+        if self.pinned is not None:
+            return self.pinned
         pointer = self.root / "CURRENT"
         if not pointer.exists():
             return None

@@ -18,6 +18,12 @@ if "REGUA_MLFLOW_ARTIFACT_DIR" not in os.environ:
     os.environ["REGUA_MLFLOW_ARTIFACT_DIR"] = _artifacts
     atexit.register(shutil.rmtree, _artifacts, ignore_errors=True)
 
+# Prefect's database, results and cache of test runs live in a throwaway home.
+if "PREFECT_HOME" not in os.environ:
+    _prefect_home = tempfile.mkdtemp(prefix="regua-prefect-")
+    os.environ["PREFECT_HOME"] = _prefect_home
+    atexit.register(shutil.rmtree, _prefect_home, ignore_errors=True)
+
 VALID_CPF = "529.982.247-25"
 VALID_CPF_2 = "39053344705"
 VALID_CNPJ = "11.222.333/0001-81"

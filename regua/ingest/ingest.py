@@ -26,6 +26,7 @@ from regua.ingest.coerce import RECORD, TYPE_ERRORS, coerce_export, reject_recor
 from regua.ingest.errors import IngestError
 from regua.ingest.read import SOURCE_LINE, Dialect, ExportFile, discover_exports, read_export
 from regua.ingest.suites import Validator, rule_messages
+from regua.progress import stage_bar
 from regua.settings import Settings, get_settings
 from regua.store import REJECTS_SCHEMA, Store
 
@@ -321,8 +322,10 @@ def ingest_exports(
         started_at=run.started.isoformat(),
     )
     try:
-        for export in exports:
-            report.files.append(run.apply(export, dialect))
+        with stage_bar(len(exports), "ingest") as advance:
+            for export in exports:
+                report.files.append(run.apply(export, dialect))
+                advance()
         changed_tables = {
             name: frame for name, frame in run.tables.items() if not frame.equals(run.current[name])
         }

@@ -124,3 +124,14 @@ def test_scorecard_learns_woe_that_rises_with_risk_and_bins_missing_apart():
     scorecard = make_scorecard(max_bins=8).fit(X, y)
     X_test, y_test, _ = portfolio(n=10000, seed=9)
     assert roc_auc_score(y_test, scorecard.predict_proba(X_test)[:, 1]) > 0.7
+
+
+@pytest.mark.parametrize(("rows", "expected"), [(6000, 20), (48000, 36)])
+def test_the_default_smallest_leaf_scales_with_the_boosting_rows(rows, expected):
+    X, y, time = portfolio(n=rows, seed=3)
+    model = MonotoneGBMClassifier(monotone=MONOTONE, n_estimators=30, random_state=1)
+    model.fit(X, y, time=time)
+    boosting_rows = len(X) - model.validation_rows_
+    assert model.min_child_samples_ == expected == max(20, round(0.001 * boosting_rows))
+    leaf_counts = model.booster_.booster_.trees_to_dataframe()["count"]
+    assert leaf_counts.min() >= expected

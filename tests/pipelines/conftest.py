@@ -1,18 +1,34 @@
-"""A small simulated store and an MLflow store shared by the pipeline tests of a session."""
+"""A small simulated store, one Prefect server and an MLflow store shared by a session."""
 
 from __future__ import annotations
 
+import os
+from datetime import date
+
 import mlflow
-import polars as pl
 import pytest
 
 from models.registry import PromotionGate
-from pipelines.train import train_models
 from regua.ingest import ingest_exports
 from regua.settings import Settings
 from regua.simulate import SimulationConfig, simulate_portfolio
 
 LENIENT = PromotionGate(auc_tolerance=0.05, max_ece=0.2)
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A temporary Prefect server; subprocesses and Dask workers find it in the environment."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = SubprocessASGIServer()
+    server.start(timeout=120)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    with temporary_settings({PREFECT_API_URL: server.api_url}):
+        yield server.api_url
+    os.environ.pop("PREFECT_API_URL", None)
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +49,24 @@ def tracking(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def trained(store, tracking):
-    """Both models trained once on the store and gated into `tracking` (the champions)."""
-    truth = pl.read_parquet(store / "raw" / "truth" / "truth.parquet")
-    return train_models(
-        store / "store", snapshots=14, truth=truth, tracking_uri=tracking, gate=LENIENT
+def trained(store, tracking, prefect_api):
+    """Both models trained once by the train flow and gated into `tracking` (the champions)."""
+    from pipelines.train import train_flow
+
+    return train_flow(
+        store / "store",
+        snapshots=14,
+        truth=store / "raw" / "truth" / "truth.parquet",
+        tracking_uri=tracking,
+        gate=LENIENT,
     )
+
+
+@pytest.fixture(scope="session")
+def scored(store, trained, tracking, tmp_path_factory):
+    """The day's outputs at 2026-10-30 written once by the session's champions."""
+    from pipelines.score import score_day
+
+    out = tmp_path_factory.mktemp("day-outputs")
+    score_day(store / "store", date(2026, 10, 30), out, tracking_uri=tracking)
+    return out

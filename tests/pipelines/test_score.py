@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from dunning.actions import Decisions
 from models.scoring import NoChampionError
-from pipelines.score import score_day
+from pipelines.score import score_day, write_database
 
 AS_OF = date(2026, 10, 30)
 
@@ -42,6 +43,12 @@ def test_every_open_invoice_gets_one_action_and_every_customer_one_segment(day):
     assert actions["pd"].is_between(0, 1).all()
     skipped = actions.filter(pl.col("status") == "skipped")
     assert skipped["reason"].is_not_null().all()
+    offers = actions.filter(pl.col("purpose") == "negotiation_offer")
+    assert offers.height > 0
+    assert offers["discount_pct"].is_between(0, 90).all()
+    assert (offers["max_installments"] >= 1).all()
+    others = actions.filter(pl.col("purpose") != "negotiation_offer")
+    assert others["discount_pct"].null_count() == others.height
     today = scheduled.filter(pl.col("scheduled_for").dt.date() == AS_OF)
     assert today["top_reasons"].list.len().min() >= 1
     assert today["top_reasons"].list.len().max() <= 4
@@ -80,6 +87,35 @@ def test_a_rerun_replaces_the_day_in_files_and_in_sql(day, store, tracking):
     engine.dispose()
     assert stored == first.manifest["rows"]["actions.parquet"]
     assert segments == first.manifest["rows"]["segments.parquet"]
+
+
+def test_duckdb_gets_the_same_rows_and_a_rerun_replaces_them(day, tmp_path):
+    out, _, first = day
+    folder = out / AS_OF.isoformat()
+    decisions = Decisions(
+        actions=pl.read_parquet(folder / "actions.parquet"),
+        segments=pl.read_parquet(folder / "segments.parquet"),
+        limits=pl.read_parquet(folder / "limits.parquet"),
+    )
+    db = f"duckdb:///{tmp_path}/regua.duckdb"
+    write_database(decisions, db, AS_OF)
+    write_database(decisions, db, AS_OF)
+    engine = sa.create_engine(db)
+    with engine.connect() as connection:
+        counts = {
+            name: connection.execute(
+                sa.text(f"SELECT COUNT(*), COUNT(DISTINCT as_of) FROM regua_{name}")
+            ).one()
+            for name in ("actions", "segments", "limits")
+        }
+        reasons = connection.execute(
+            sa.text("SELECT top_reasons FROM regua_actions WHERE top_reasons <> '' LIMIT 1")
+        ).scalar()
+    engine.dispose()
+    for name, (rows, days) in counts.items():
+        assert rows == first.manifest["rows"][f"{name}.parquet"], name
+        assert days == 1
+    assert isinstance(reasons, str) and len(reasons) > 3
 
 
 def test_without_a_champion_scoring_stops_with_a_clear_message(store, tmp_path):

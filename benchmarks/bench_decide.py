@@ -1,0 +1,85 @@
+"""The day's decisions end to end: `dunning.actions.decide` over a whole simulated book.
+
+    python benchmarks/bench_decide.py --tracking-uri sqlite:////tmp/regua-bench/train/mlflow/mlflow.db
+        [--customers 1000000] [--months 24] [--as-of 2026-10-30]
+
+Uses the store `bench_nightly.py` prepares (seed 1, under /tmp/regua-bench/nightly). The
+features are built and scored with the champions once, untimed; then `decide` runs on
+the lazy store tables (invoice status, ladder plan, guardrails, de-listings, segments,
+limits), first without a model (the assignment itself) and then with the delinquency
+model (plus the Portuguese reasons of the customers someone reads that day). Target
+(issue 6): assignment for 1,000,000 customers in under 30 s. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_nightly import ROOT
+from benchmarks.common import machine, prepare_store
+
+
+def main() -> None:
+    """Time decide with and without reasons and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 30))
+    args = parser.parse_args()
+    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
+    store_dir, _ = prepare_store(
+        ROOT / f"{args.customers}x{args.months}", args.customers, args.months
+    )
+
+    import features
+    from dunning.actions import decide
+    from models.scoring import load_champion, score
+    from pipelines.score import load_dunning_config
+    from regua.contract import TABLES
+    from regua.store import Store
+
+    store = Store(store_dir)
+    tables = {name: store.scan(name) for name in TABLES}
+    config = load_dunning_config()
+    delinquency = load_champion("delinquency", args.tracking_uri)
+    propensity = load_champion("propensity_to_pay", args.tracking_uri)
+    table = features.build_from_frames(tables, [args.as_of])
+    scores = score(table, delinquency.model, propensity.model)
+    scored = table.join(scores.drop("as_of"), on="customer_id")
+
+    rows = []
+    for label, model in (("assignment (no reasons)", None), ("with reasons", delinquency.model)):
+        started = time.perf_counter()
+        decisions = decide(scored, tables, config, args.as_of, model)
+        seconds = time.perf_counter() - started
+        actions = decisions.actions
+        read = actions.filter(pl.col("top_reasons").list.len() > 0)["customer_id"].n_unique()
+        changed = decisions.limits.filter(pl.col("decision") != "keep").height
+        rows.append((label, seconds, actions.height, read, changed))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+    status = dict(actions.group_by("status").len().sort("status").iter_rows())
+    print(f"{date.today()} — {machine()}; store {store_dir}\n")
+    print(
+        f"{scored.height:,} customers scored at {args.as_of}; {actions.height:,} actions "
+        f"{status}; peak RSS of the process {peak:.1f} GiB.\n"
+    )
+    print("| decide | seconds | actions | customers with reasons | limit changes |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for label, seconds, n_actions, read, changed in rows:
+        print(f"| {label} | {seconds:.1f} | {n_actions:,} | {read:,} | {changed:,} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Population stability of scores and features against the champion's training sample.
+
+PSI = sum over bins of (current share - reference share) * ln(current share / reference
+share). Numeric columns are cut at the reference deciles, categorical ones by category;
+missing values are a bin of their own, so a feature that starts arriving empty drifts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+SHARE_FLOOR = 1e-4
+"""Empty bins count as this share, so one empty bin does not make PSI infinite."""
+
+
+def _bin_labels(reference: pl.Series, current: pl.Series, bins: int) -> tuple[pl.Series, ...]:
+    """Both series as bin labels: categories as they are, numbers cut at reference deciles."""
+    if not reference.dtype.is_numeric():
+        return (
+            reference.cast(pl.String).fill_null("missing"),
+            current.cast(pl.String).fill_null("missing"),
+        )
+    known = reference.cast(pl.Float64).fill_nan(None).drop_nulls()
+    cuts = np.linspace(0, 1, bins + 1)[1:-1]
+    # Edges are observed reference values (no interpolation), so no bin between two edges
+    # is empty in the reference: a gap between tied scores would otherwise read as drift.
+    values = known.to_numpy()
+    edges = sorted(set(np.quantile(values, cuts, method="inverted_cdf"))) if len(values) else []
+
+    def label(series: pl.Series) -> pl.Series:
+        numbers = series.cast(pl.Float64).fill_nan(None)
+        # bin i holds (edge[i-1], edge[i]]; missing values are a bin of their own
+        index = np.searchsorted(np.asarray(edges), numbers.fill_null(0.0).to_numpy())
+        return pl.Series(series.name, index.astype(str)).set(numbers.is_null(), "missing")
+
+    return label(reference), label(current)
+
+
+def population_stability(reference: pl.Series, current: pl.Series, bins: int = 10) -> float:
+    """PSI of `current` against `reference` (0 = same distribution; > 0.25 = a large shift)."""
+    if reference.len() == 0 or current.len() == 0:
+        return float("nan")
+    ref_labels, cur_labels = _bin_labels(reference, current, bins)
+    shares = (
+        ref_labels.value_counts(normalize=True, name="reference")
+        .rename({ref_labels.name: "bin"})
+        .join(
+            cur_labels.value_counts(normalize=True, name="current").rename(
+                {cur_labels.name: "bin"}
+            ),
+            on="bin",
+            how="full",
+            coalesce=True,
+        )
+        .fill_null(0.0)
+        .with_columns(pl.col("reference", "current").clip(lower_bound=SHARE_FLOOR))
+    )
+    psi = shares.select(
+        (
+            (pl.col("current") - pl.col("reference"))
+            * (pl.col("current") / pl.col("reference")).log()
+        ).sum()
+    ).item()
+    return float(psi) if math.isfinite(psi) else float("nan")
+
+
+def drift_table(
+    reference: pl.DataFrame, current: pl.DataFrame, columns: Sequence[str], bins: int = 10
+) -> pl.DataFrame:
+    """column, psi for each column present in both frames, largest first."""
+    rows = [
+        {"column": name, "psi": population_stability(reference[name], current[name], bins)}
+        for name in columns
+        if name in reference.columns and name in current.columns
+    ]
+    return pl.DataFrame(rows, schema={"column": pl.String, "psi": pl.Float64}).sort(
+        ["psi", "column"], descending=[True, False], nulls_last=True
+    )
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """PSI per score and feature, with the level each reached against the thresholds."""
+
+    table: pl.DataFrame
+    """column, kind (score | feature), psi, level (ok | warn | breach); scores first."""
+    warn_above: float
+    breach_above: float
+
+    @property
+    def breached(self) -> bool:
+        """Whether any score or feature crossed the breach threshold."""
+        return bool((self.table["level"] == "breach").any())
+
+    def breach_text(self) -> str:
+        """The columns past the breach threshold, e.g. `PSI above 0.25: pd 0.31`."""
+        over = self.table.filter(pl.col("level") == "breach")
+        listed = ", ".join(f"{c} {p:.3f}" for c, p in over.select("column", "psi").iter_rows())
+        return f"PSI above {self.breach_above}: {listed}"
+
+    def metrics(self) -> dict[str, float]:
+        """Flat figures for MLflow: psi_<column> for every column, and the largest feature PSI."""
+        known = self.table.filter(pl.col("psi").is_not_nan())
+        out = {f"psi_{c}": float(p) for c, p in known.select("column", "psi").iter_rows()}
+        feature_psi = known.filter(pl.col("kind") == "feature")["psi"]
+        out["psi_feature_max"] = float(feature_psi.max()) if feature_psi.len() else 0.0
+        return out
+
+    def markdown(self, top: int = 10) -> str:
+        """Scores and the `top` most shifted features as a Markdown table."""
+        shown = pl.concat(
+            [
+                self.table.filter(pl.col("kind") == "score"),
+                self.table.filter(pl.col("kind") == "feature").head(top),
+            ]
+        )
+        counts = dict(self.table.group_by("level").len().iter_rows())
+        lines = [
+            f"Thresholds: warn above {self.warn_above}, breach above {self.breach_above}; "
+            f"levels: {', '.join(f'{k} {counts.get(k, 0)}' for k in LEVELS)}.",
+            "",
+            "| column | kind | PSI | level |",
+            "| --- | --- | ---: | --- |",
+        ]
+        lines += [f"| {c} | {k} | {p:.4f} | {level} |" for c, k, p, level in shown.iter_rows()]
+        return "\n".join(lines)
+
+
+LEVELS = ("ok", "warn", "breach")
+
+
+def drift_report(
+    current: pl.DataFrame,
+    references: Mapping[str, pl.DataFrame],
+    feature_names: Sequence[str],
+    *,
+    warn_above: float = 0.1,
+    breach_above: float = 0.25,
+    bins: int = 10,
+    sample_rows: int = 200_000,
+) -> DriftReport:
+    """PSI of today's scores and features against the champions' training samples.
+
+    `current` holds the day's features with `pd` and `propensity`; `references` maps
+    "delinquency" and "propensity_to_pay" to their training samples (features and the
+    model's `score`). Features are compared with the delinquency model's sample (its
+    population is the whole book but the already-60+ customers); the propensity score
+    with the propensity model's (customers with something overdue).
+    """
+    if current.height > sample_rows:
+        current = current.sample(n=sample_rows, seed=0)
+    rows = []
+    pairs = (("pd", "delinquency"), ("propensity", "propensity_to_pay"))
+    for column, kind in pairs:
+        if kind in references and column in current.columns:
+            psi = population_stability(
+                references[kind]["score"], current[column].drop_nulls(), bins
+            )
+            rows.append({"column": column, "kind": "score", "psi": psi})
+    if "delinquency" in references:
+        table = drift_table(references["delinquency"], current, feature_names, bins)
+        rows += [{"column": c, "kind": "feature", "psi": p} for c, p in table.iter_rows()]
+    frame = pl.DataFrame(
+        rows, schema={"column": pl.String, "kind": pl.String, "psi": pl.Float64}
+    ).with_columns(
+        pl.when(pl.col("psi") > breach_above)
+        .then(pl.lit("breach"))
+        .when(pl.col("psi") > warn_above)
+        .then(pl.lit("warn"))
+        .otherwise(pl.lit("ok"))
+        .alias("level")
+    )
+    ordered = pl.concat(
+        [
+            frame.filter(pl.col("kind") == "score"),
+            frame.filter(pl.col("kind") == "feature").sort(
+                ["psi", "column"], descending=[True, False], nulls_last=True
+            ),
+        ]
+    )
+    return DriftReport(ordered, warn_above, breach_above)

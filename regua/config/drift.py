@@ -1,0 +1,32 @@
+"""Drift thresholds (config/drift.yaml): when a population shift warns, when it stops a night."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from regua.config import _Frozen, load_yaml_model
+from regua.settings import get_settings
+
+
+class DriftConfig(_Frozen):
+    """PSI bands for scores and features against the champion's training sample."""
+
+    warn_above: float = Field(0.1, gt=0)
+    breach_above: float = Field(0.25, gt=0)
+    on_breach: Literal["warn", "fail"] = "warn"
+    bins: int = Field(10, ge=2, le=100)
+    sample_rows: int = Field(200_000, ge=1_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftConfig:
+        if self.breach_above < self.warn_above:
+            raise ValueError("breach_above must not be below warn_above")
+        return self
+
+
+def load_drift(path: Path | None = None) -> DriftConfig:
+    """The drift thresholds (config/drift.yaml unless another file is given)."""
+    return load_yaml_model(path or get_settings().config_dir / "drift.yaml", DriftConfig)

@@ -1,0 +1,70 @@
+"""Population stability on distributions whose shift we know."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.drift import drift_report, drift_table, population_stability
+
+RNG = np.random.default_rng(7)
+REFERENCE = pl.Series("x", RNG.normal(size=50_000))
+
+
+def test_the_same_distribution_is_stable_and_a_half_sd_shift_is_a_large_one():
+    same = pl.Series("x", RNG.normal(size=50_000))
+    shifted = pl.Series("x", RNG.normal(0.5, 1, size=50_000))
+    assert population_stability(REFERENCE, same) < 0.005
+    # For a normal, PSI of a mean shift d (in sd) is about d²: 0.25 here, before binning
+    assert population_stability(REFERENCE, shifted) == pytest.approx(0.24, abs=0.03)
+
+
+def test_values_arriving_empty_count_as_drift():
+    half_missing = pl.Series("x", [*RNG.normal(size=25_000), *[None] * 25_000])
+    assert population_stability(REFERENCE, half_missing) > 2
+
+
+def test_categories_compare_by_share():
+    reference = pl.Series("c", ["a"] * 50 + ["b"] * 50)
+    assert population_stability(reference, pl.Series("c", ["a"] * 50 + ["b"] * 50)) == 0
+    expected = (0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5)
+    moved = pl.Series("c", ["a"] * 80 + ["b"] * 20)
+    assert population_stability(reference, moved) == pytest.approx(expected)
+
+
+def test_tied_scores_do_not_read_as_drift():
+    """A model with few distinct scores: the same scores in other proportions are not bins apart."""
+    scores = pl.Series("s", [0.116214] * 500 + [0.2, 0.3, 0.45, 0.6, 0.7] * 100)
+    assert population_stability(scores, scores.sample(n=600, seed=1, shuffle=True)) < 0.05
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=5, max_size=200), st.integers(2, 20))
+def test_psi_is_never_negative_and_zero_against_itself(values, bins):
+    series = pl.Series("v", values)
+    assert population_stability(series, series, bins) == pytest.approx(0, abs=1e-12)
+    other = pl.Series("v", [v * 2 + 1 for v in values])
+    assert population_stability(series, other, bins) >= 0
+
+
+def test_the_report_orders_scores_first_and_marks_levels():
+    reference = pl.DataFrame({"a": REFERENCE, "b": REFERENCE, "score": REFERENCE.abs() / 5})
+    current = pl.DataFrame(
+        {
+            "a": RNG.normal(size=20_000),
+            "b": RNG.normal(0.35, 1, size=20_000),
+            "pd": np.abs(RNG.normal(size=20_000)) / 5,
+            "propensity": [None] * 20_000,
+        },
+        schema_overrides={"propensity": pl.Float64},
+    )
+    report = drift_report(current, {"delinquency": reference}, ["a", "b"], sample_rows=10_000)
+    assert report.table["column"].to_list() == ["pd", "b", "a"]
+    levels = dict(report.table.select("column", "level").iter_rows())
+    assert levels == {"pd": "ok", "b": "warn", "a": "ok"}
+    assert not report.breached
+    assert report.metrics()["psi_feature_max"] == report.table["psi"][1]
+    assert drift_table(reference, current, ["a", "zz"])["column"].to_list() == ["a"]
