@@ -36,6 +36,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 30))
+    parser.add_argument(
+        "--with-reasons", action="store_true", help="Also time decide with the model's reasons."
+    )
     args = parser.parse_args()
     os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
     store_dir, _ = prepare_store(
@@ -59,7 +62,10 @@ def main() -> None:
     scored = table.join(scores.drop("as_of"), on="customer_id")
 
     rows = []
-    for label, model in (("assignment (no reasons)", None), ("with reasons", delinquency.model)):
+    runs = [("assignment (no reasons)", None)]
+    if args.with_reasons:
+        runs.append(("with reasons", delinquency.model))
+    for label, model in runs:
         started = time.perf_counter()
         decisions = decide(scored, tables, config, args.as_of, model)
         seconds = time.perf_counter() - started

@@ -17,7 +17,7 @@ import polars as pl
 
 from dunning.guardrails import apply_guardrails
 from dunning.limits import recommend_limits
-from dunning.schedule import delistings, invoice_status, plan_steps
+from dunning.schedule import delistings, invoice_status, listed_invoices, plan_steps
 from dunning.segments import assign_segments
 from models.explain import explain
 from models.gbm import MonotoneGBMClassifier
@@ -108,7 +108,14 @@ def decide(
     contacts = lazy["contacts"].collect()
     steps = ladder_steps(config.ladders)
     segments = assign_segments(scored, config.segments)
-    status = invoice_status(lazy["invoices"], lazy["payments"], as_of)
+    # Computed once: what is still open, and the listed invoices a de-listing may be due for.
+    listed = listed_invoices(contacts.lazy(), steps.lazy(), as_of).collect()["invoice_id"]
+    status = (
+        invoice_status(lazy["invoices"], lazy["payments"], as_of)
+        .filter(pl.col("settled_at").is_null() | pl.col("invoice_id").is_in(listed.implode()))
+        .collect()
+        .lazy()
+    )
     plan = plan_steps(status, segments.lazy(), steps.lazy(), contacts.lazy(), as_of).rename(
         {"reason": "ladder_reason"}
     )

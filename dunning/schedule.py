@@ -50,30 +50,47 @@ def invoice_status(invoices: pl.LazyFrame, payments: pl.LazyFrame, as_of: date) 
     then. `settled_at` is the day the payments first covered the amount (within the
     settle tolerance), null while open.
     """
-    paid = (
-        payments.filter(pl.col("paid_at") <= as_of)
-        .select("invoice_id", "paid_at", "amount", "method")
-        .group_by("invoice_id", "paid_at")
-        .agg(
-            # in cents: exact sums, the same whatever the aggregation order
-            (pl.col("amount") * 100).round().cast(pl.Int64).sum().alias("cents"),
-            (pl.col("method") == "agreement").any().alias("agreement"),
-        )
-        .with_columns((pl.col("cents") / 100).alias("amount"))
-        .sort("invoice_id", "paid_at")
-        .with_columns((pl.col("cents").cum_sum().over("invoice_id") / 100).alias("running"))
+    # in cents: exact sums, the same whatever the aggregation order
+    paid = payments.filter(pl.col("paid_at") <= as_of).select(
+        "invoice_id",
+        "paid_at",
+        (pl.col("amount") * 100).round().cast(pl.Int64).alias("cents"),
+        (pl.col("method") == "agreement").alias("agreement"),
     )
     issued = invoices.filter(pl.col("issued_at") <= as_of)
-    settled = (
-        paid.join(issued.select("invoice_id", pl.col("amount").alias("billed")), on="invoice_id")
-        .filter(pl.col("running") >= pl.col("billed") - SETTLE_TOLERANCE)
-        .group_by("invoice_id")
-        .agg(pl.col("paid_at").min().alias("settled_at"))
-    )
     totals = paid.group_by("invoice_id").agg(
         (pl.col("cents").sum() / 100).alias("paid"),
         pl.col("paid_at").max().alias("last_paid_at"),
+        pl.col("paid_at").min().alias("first_paid_at"),
         pl.col("paid_at").filter(pl.col("agreement")).max().alias("last_agreement_at"),
+    )
+    covered = issued.select("invoice_id", pl.col("amount").alias("billed")).join(
+        totals.filter(pl.col("first_paid_at") < pl.col("last_paid_at")).select(
+            "invoice_id", "paid"
+        ),
+        on="invoice_id",
+    )
+    # Only invoices paid on several days need the running sum to find their settling day
+    # (a single paying day settles on that day); sorting every payment cost minutes at 1M.
+    settled_over_days = (
+        paid.join(
+            covered.filter(pl.col("paid") >= pl.col("billed") - SETTLE_TOLERANCE),
+            on="invoice_id",
+        )
+        .group_by("invoice_id", "paid_at")
+        .agg(pl.col("cents").sum(), pl.col("billed").first())
+        .sort("invoice_id", "paid_at")
+        .with_columns((pl.col("cents").cum_sum().over("invoice_id") / 100).alias("running"))
+        .filter(pl.col("running") >= pl.col("billed") - SETTLE_TOLERANCE)
+        .group_by("invoice_id")
+        .agg(pl.col("paid_at").min().alias("multi_day_settled_at"))
+    )
+    settled_at = (
+        pl.when(pl.col("paid").fill_null(0.0) < pl.col("amount") - SETTLE_TOLERANCE)
+        .then(None)
+        .when(pl.col("first_paid_at") == pl.col("last_paid_at"))
+        .then(pl.col("last_paid_at"))
+        .otherwise(pl.col("multi_day_settled_at"))
     )
     disputed = (
         pl.col("disputed").fill_null(False)
@@ -82,7 +99,8 @@ def invoice_status(invoices: pl.LazyFrame, payments: pl.LazyFrame, as_of: date) 
     )
     return (
         issued.join(totals, on="invoice_id", how="left")
-        .join(settled, on="invoice_id", how="left")
+        .join(settled_over_days, on="invoice_id", how="left")
+        .with_columns(settled_at.alias("settled_at"))
         .select(
             "invoice_id",
             "customer_id",
@@ -242,6 +260,13 @@ def plan_steps(
     )
 
 
+def listed_invoices(contacts: pl.LazyFrame, steps: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """invoice_id of every invoice a negative-listing step was carried out for by as_of."""
+    listing_steps = steps.filter(pl.col("purpose") == LISTING_PURPOSE).select("step_id")
+    done = executed_steps(contacts, as_of)
+    return done.join(listing_steps, on="step_id").select("invoice_id").unique()
+
+
 def delistings(
     status: pl.LazyFrame,
     contacts: pl.LazyFrame,
@@ -254,9 +279,8 @@ def delistings(
     Due within `DELISTING_BUSINESS_DAYS` business days (Monday-Friday less `holidays`) of
     the settling day.
     """
-    listing_steps = steps.filter(pl.col("purpose") == LISTING_PURPOSE).select("step_id")
     done = executed_steps(contacts, as_of)
-    listed = done.join(listing_steps, on="step_id").select("invoice_id").unique()
+    listed = listed_invoices(contacts, steps, as_of)
     cleared = done.filter(pl.col("step_id") == DELISTING_STEP).select("invoice_id")
     settled = (
         status.filter(pl.col("settled_at").is_not_null())
