@@ -163,6 +163,8 @@ def _as_of(value: str | None) -> date | None:
 
 def _run_nightly(**parameters: object) -> None:
     """Run the nightly flow; a missing model, bad config or missing data exits 2."""
+    from mlflow.exceptions import MlflowException
+
     from models.scoring import NoChampionError
     from pipelines.nightly import DriftBreachError, PartitionError, run_nightly
     from regua.config import ConfigError
@@ -170,7 +172,9 @@ def _run_nightly(**parameters: object) -> None:
 
     try:
         summary = run_nightly(**parameters)
-    except (NoChampionError, ConfigError, IngestError, DriftBreachError, ValueError) as exc:
+    except (
+        NoChampionError, ConfigError, IngestError, DriftBreachError, MlflowException, ValueError
+    ) as exc:  # fmt: skip
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except PartitionError as exc:

@@ -27,6 +27,9 @@ def prefect_api():
     os.environ["PREFECT_API_URL"] = server.api_url
     with temporary_settings({PREFECT_API_URL: server.api_url}):
         yield server.api_url
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)  # ship the last run logs while the server is up
     os.environ.pop("PREFECT_API_URL", None)
     server.stop()
 
