@@ -17,8 +17,15 @@ import polars as pl
 
 from dunning.guardrails import apply_guardrails
 from dunning.limits import recommend_limits
-from dunning.schedule import delistings, invoice_status, listed_invoices, plan_steps
+from dunning.schedule import (
+    delistings,
+    invoice_status,
+    listed_invoices,
+    open_invoice_status,
+    plan_steps,
+)
 from dunning.segments import assign_segments
+from features.build import open_invoice_plan
 from models.explain import explain
 from models.gbm import MonotoneGBMClassifier
 from regua.config.dunning import LaddersConfig, SegmentsConfig
@@ -96,26 +103,33 @@ def decide(
     config: DunningConfig,
     as_of: date,
     delinquency_model: MonotoneGBMClassifier | None = None,
+    open_invoices: pl.DataFrame | None = None,
 ) -> Decisions:
     """Segments, ladder actions after the guardrails, and limits for the scored customers.
 
     `scored` is the feature table at as_of with `pd` and `propensity` columns. Reasons
     (TreeSHAP, costly) are computed only for customers with an action scheduled for
-    as_of or a limit change, when `delinquency_model` is given.
+    as_of or a limit change, when `delinquency_model` is given. `open_invoices` is
+    `features.build.open_invoice_plan`'s frame when the caller already has it (the
+    nightly run computes it with the features); otherwise it is computed here.
     """
     lazy = {name: frame.lazy() for name, frame in tables.items()}
     customers = lazy["customers"].collect()
     contacts = lazy["contacts"].collect()
     steps = ladder_steps(config.ladders)
     segments = assign_segments(scored, config.segments)
-    # Computed once: what is still open, and the listed invoices a de-listing may be due for.
+    if open_invoices is None:
+        open_invoices = open_invoice_plan(tables, as_of).collect()
+    # What is still open, and the listed invoices a de-listing may be due for.
     listed = listed_invoices(contacts.lazy(), steps.lazy(), as_of).collect()["invoice_id"]
-    status = (
-        invoice_status(lazy["invoices"], lazy["payments"], as_of)
-        .filter(pl.col("settled_at").is_null() | pl.col("invoice_id").is_in(listed.implode()))
-        .collect()
-        .lazy()
-    )
+    status = open_invoice_status(open_invoices.lazy(), as_of)
+    if not listed.is_empty():
+        is_listed = pl.col("invoice_id").is_in(listed.implode())
+        settled_listed = invoice_status(
+            lazy["invoices"].filter(is_listed), lazy["payments"].filter(is_listed), as_of
+        ).filter(pl.col("settled_at").is_not_null())
+        status = pl.concat([status, settled_listed])
+    status = status.collect().lazy()
     plan = plan_steps(status, segments.lazy(), steps.lazy(), contacts.lazy(), as_of).rename(
         {"reason": "ladder_reason"}
     )
@@ -132,7 +146,9 @@ def decide(
         pl.lit(None, pl.String).alias("reason_pt"),
     )
     limits = recommend_limits(scored, config.limits)
-    delisted = delistings(status, contacts.lazy(), steps.lazy(), as_of)
+    delisted = delistings(
+        status, contacts.lazy(), steps.lazy(), as_of, listed=listed.to_frame().lazy()
+    )
     delisted = delisted.join(
         segments.select("customer_id", "segment", "ladder_id"), on="customer_id", how="left"
     ).with_columns(

@@ -100,24 +100,38 @@ def invoice_status(invoices: pl.LazyFrame, payments: pl.LazyFrame, as_of: date) 
     return (
         issued.join(totals, on="invoice_id", how="left")
         .join(settled_over_days, on="invoice_id", how="left")
-        .with_columns(settled_at.alias("settled_at"))
-        .select(
-            "invoice_id",
-            "customer_id",
-            "due_at",
-            "amount",
-            pl.col("paid").fill_null(0.0),
-            (pl.col("amount") - pl.col("paid").fill_null(0.0))
-            .clip(0)
-            .round(2)
-            .alias("open_amount"),
-            "last_paid_at",
-            "settled_at",
-            disputed.alias("disputed"),
-            (pl.col("last_agreement_at") > pl.lit(as_of) - timedelta(days=AGREEMENT_ACTIVE_DAYS))
-            .fill_null(False)
-            .alias("in_agreement"),
-        )
+        .with_columns(settled_at.alias("settled_at"), disputed.alias("disputed"))
+        .pipe(_status_columns, as_of)
+    )
+
+
+def open_invoice_status(open_invoices: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """`invoice_status` of the invoices still open at as_of, from the ledger's open invoices.
+
+    `open_invoices` is `features.build.open_invoice_plan`'s frame (computed with the
+    night's features, from the same ledger): the same rows and values as
+    `invoice_status(...).filter(settled_at is null)` for invoices of known customers.
+    """
+    return open_invoices.with_columns(
+        pl.lit(None, pl.Date).alias("settled_at"), pl.col("disputed").fill_null(False)
+    ).pipe(_status_columns, as_of)
+
+
+def _status_columns(frame: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """The status contract from paid totals, the settling day and the last agreement day."""
+    return frame.select(
+        "invoice_id",
+        "customer_id",
+        "due_at",
+        "amount",
+        pl.col("paid").fill_null(0.0),
+        (pl.col("amount") - pl.col("paid").fill_null(0.0)).clip(0).round(2).alias("open_amount"),
+        "last_paid_at",
+        "settled_at",
+        "disputed",
+        (pl.col("last_agreement_at") > pl.lit(as_of) - timedelta(days=AGREEMENT_ACTIVE_DAYS))
+        .fill_null(False)
+        .alias("in_agreement"),
     )
 
 
@@ -273,15 +287,19 @@ def delistings(
     steps: pl.LazyFrame,
     as_of: date,
     holidays: list[date] | None = None,
+    listed: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """De-listing actions for settled invoices that were negatively listed and not yet cleared.
 
     Due within `DELISTING_BUSINESS_DAYS` business days (Monday-Friday less `holidays`) of
-    the settling day.
+    the settling day. `listed` is `listed_invoices(contacts, steps, as_of)` when the
+    caller already has it.
     """
-    done = executed_steps(contacts, as_of)
-    listed = listed_invoices(contacts, steps, as_of)
-    cleared = done.filter(pl.col("step_id") == DELISTING_STEP).select("invoice_id")
+    if listed is None:
+        listed = listed_invoices(contacts, steps, as_of)
+    cleared = executed_steps(contacts.filter(pl.col("step_id") == DELISTING_STEP), as_of).select(
+        "invoice_id"
+    )
     settled = (
         status.filter(pl.col("settled_at").is_not_null())
         .join(listed, on="invoice_id")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -64,6 +65,7 @@ from features.ledger import (
     link_payments,
     number_customers,
     number_invoices,
+    open_invoices_at,
     payment_ledger,
 )
 from regua.contract import TABLES, empty_frame
@@ -164,29 +166,52 @@ def aggregate_at(
     return on_each_date(rows, days, keep).group_by("cust", "as_of_day").agg(aggregates)
 
 
-def build_feature_plan(tables: Mapping[str, Frame], as_of: date | Sequence[date]) -> pl.LazyFrame:
+@dataclass(frozen=True)
+class Ledger:
+    """The numbered customers and invoices and the ledger rows of a set of tables, lazy.
+
+    The rows are the one expensive shared step (a sort of every invoice and payment);
+    they are cached, so plans built on the same `Ledger` and collected together with
+    `pl.collect_all` compute them once: the features and the open invoices of a night.
+    """
+
+    customers: pl.LazyFrame
+    invoices: pl.LazyFrame
+    rows: pl.LazyFrame
+
+
+def build_ledger(tables: Mapping[str, Frame]) -> Ledger:
+    """The lazy ledger every feature and the open-invoice status derive from."""
+    customers = number_customers(table_frame(tables, "customers"))
+    invoices = number_invoices(
+        table_frame(tables, "invoices"), customers.select("customer_id", "cust")
+    )
+    payments_linked = link_payments(table_frame(tables, "payments"), invoices)
+    return Ledger(customers, invoices, build_ledger_rows(invoices, payments_linked).cache())
+
+
+def build_feature_plan(
+    tables: Mapping[str, Frame], as_of: date | Sequence[date], ledger: Ledger | None = None
+) -> pl.LazyFrame:
     """The lazy plan of `build_from_frames` (collect it, or inspect it with `explain`)."""
     days = [(d - EPOCH).days for d in as_of_dates(as_of)]
     as_of_day = pl.col("as_of_day")
-    customers = number_customers(table_frame(tables, "customers"))
+    ledger = ledger or build_ledger(tables)
+    customers, invoices = ledger.customers, ledger.invoices
     customer_keys = customers.select("customer_id", "cust")
     contacts = table_frame(tables, "contacts")
-
-    invoices = number_invoices(table_frame(tables, "invoices"), customer_keys)
-    payments_linked = link_payments(table_frame(tables, "payments"), invoices)
-    # the one expensive shared step: cache it so every branch below reuses it
-    rows = build_ledger_rows(invoices, payments_linked).cache()
-    ledger, payments = invoice_ledger(rows), payment_ledger(rows)
-    promises = build_promises(contacts, customer_keys, invoices, payments)
+    invoice_rows, payment_rows = invoice_ledger(ledger.rows), payment_ledger(ledger.rows)
+    promises = build_promises(contacts, customer_keys, invoices, payment_rows)
     contact_days = build_contact_days(contacts, customer_keys)
 
     issued = pl.col("issued") <= as_of_day
     paid = pl.col("day") <= as_of_day
+    still_open = pl.col("settled") > as_of_day
     aggregates = [
-        aggregate_at(ledger, days, issued, invoice_totals()),
-        aggregate_at(ledger, days, issued, delinquency_aggregates(), is_late_invoice()),
-        aggregate_at(payments, days, paid, payment_totals()),
-        aggregate_at(payments, days, paid, open_invoice_payments(), pl.col("settled") > as_of_day),
+        aggregate_at(invoice_rows, days, issued, invoice_totals()),
+        aggregate_at(invoice_rows, days, issued, delinquency_aggregates(), is_late_invoice()),
+        aggregate_at(payment_rows, days, paid, payment_totals()),
+        aggregate_at(payment_rows, days, paid, open_invoice_payments(), still_open),
         aggregate_at(contact_days, days, pl.col("day") <= as_of_day, contact_aggregates()),
         aggregate_at(promises, days, pl.col("promised_at") <= as_of_day, promise_aggregates()),
     ]
@@ -222,6 +247,30 @@ def build_feature_plan(tables: Mapping[str, Frame], as_of: date | Sequence[date]
 def build_from_frames(tables: Mapping[str, Frame], as_of: date | Sequence[date]) -> pl.DataFrame:
     """Features of every customer known at each as_of, from the canonical tables as frames."""
     return build_feature_plan(tables, as_of).collect()
+
+
+def open_invoice_plan(
+    tables: Mapping[str, Frame], as_of: date, ledger: Ledger | None = None
+) -> pl.LazyFrame:
+    """Invoices of known customers still open at the end of as_of, with what was paid on
+    them by then (`features.ledger.open_invoices_at`)."""
+    ledger = ledger or build_ledger(tables)
+    return open_invoices_at(ledger.rows, table_frame(tables, "invoices"), (as_of - EPOCH).days)
+
+
+def build_with_open_invoices(
+    tables: Mapping[str, Frame], as_of: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Features at as_of and the invoices open at as_of, from one pass over the ledger.
+
+    The nightly run needs both; computing the open invoices from the ledger the features
+    already sort saves a second grouping of every payment by invoice.
+    """
+    ledger = build_ledger(tables)
+    feature_table, open_invoices = pl.collect_all(
+        [build_feature_plan(tables, [as_of], ledger), open_invoice_plan(tables, as_of, ledger)]
+    )
+    return feature_table, open_invoices
 
 
 def build(store: Store | str | Path, as_of: date | Sequence[date]) -> pl.DataFrame:

@@ -201,6 +201,44 @@ def payment_ledger(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def open_invoices_at(rows: pl.LazyFrame, invoices: pl.LazyFrame, as_of_day: int) -> pl.LazyFrame:
+    """Invoices issued by `as_of_day` and not settled by its end, with their payments to date.
+
+    `invoices` is the table the ledger was numbered from (`inv` is its row number).
+    Columns: invoice_id, customer_id, due_at, amount, disputed, paid, last_paid_at,
+    last_agreement_at (dates; null without a payment). Every key join is on integers.
+    """
+    still_open = invoice_ledger(rows).filter(
+        pl.col("issued") <= as_of_day, pl.col("settled") > as_of_day
+    )
+    paid = (
+        payment_ledger(rows)
+        .filter(pl.col("day") <= as_of_day)
+        .join(still_open.select("inv"), on="inv", how="semi")
+        .group_by("inv")
+        .agg(
+            (cents(pl.col("amount")).sum() / 100).alias("paid"),
+            pl.col("day").max().cast(pl.Date).alias("last_paid_at"),
+            pl.col("day").filter("agreement").max().cast(pl.Date).alias("last_agreement_at"),
+        )
+    )
+    return (
+        invoices.with_row_index("inv")
+        .join(still_open.select("inv"), on="inv", how="semi")
+        .join(paid, on="inv", how="left")
+        .select(
+            "invoice_id",
+            "customer_id",
+            "due_at",
+            "amount",
+            "disputed",
+            pl.col("paid").fill_null(0.0),
+            "last_paid_at",
+            "last_agreement_at",
+        )
+    )
+
+
 def build_promises(
     contacts: pl.LazyFrame,
     customer_keys: pl.LazyFrame,

@@ -16,6 +16,8 @@ import polars as pl
 
 SHARE_FLOOR = 1e-4
 """Empty bins count as this share, so one empty bin does not make PSI infinite."""
+MISSING_BIN = -1
+"""The bin of missing values of a numeric column (bins are numbered from 0)."""
 
 
 def _bin_labels(reference: pl.Series, current: pl.Series, bins: int) -> tuple[pl.Series, ...]:
@@ -34,9 +36,9 @@ def _bin_labels(reference: pl.Series, current: pl.Series, bins: int) -> tuple[pl
 
     def label(series: pl.Series) -> pl.Series:
         numbers = series.cast(pl.Float64).fill_nan(None)
-        # bin i holds (edge[i-1], edge[i]]; missing values are a bin of their own
+        # bin i holds (edge[i-1], edge[i]]; missing values are a bin of their own (-1)
         index = np.searchsorted(np.asarray(edges), numbers.fill_null(0.0).to_numpy())
-        return pl.Series(series.name, index.astype(str)).set(numbers.is_null(), "missing")
+        return pl.Series(series.name, index, pl.Int64).set(numbers.is_null(), MISSING_BIN)
 
     return label(reference), label(current)
 

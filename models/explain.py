@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -61,50 +62,50 @@ def top_reasons(
     unknown = [c for c in contributions.columns if c != "_bias" and c not in groups]
     if unknown:
         raise KeyError(f"features without a group: {unknown}")
-    long = (
-        pl.from_pandas(
-            contributions.drop(columns=["_bias"], errors="ignore").rename_axis("customer_id"),
-            include_index=True,
-        )
-        .unpivot(index="customer_id", variable_name="feature", value_name="contribution")
-        .with_columns(
-            (pl.col("contribution") * direction).alias("push"),
-            pl.col("feature").replace_strict(dict(groups)).alias("group"),
-        )
+    # Canonical column order (by name) makes ties and float sums independent of the input's.
+    names = sorted(c for c in contributions.columns if c != "_bias")
+    push = contributions[names].to_numpy(dtype=np.float64) * direction
+    group_names = sorted({groups[name] for name in names})
+    weight = np.empty((len(push), len(group_names)))
+    lead = np.empty((len(push), len(group_names)), dtype=np.int64)
+    for g, group in enumerate(group_names):
+        members = np.array([i for i, name in enumerate(names) if groups[name] == group])
+        weight[:, g] = push[:, members].sum(axis=1)
+        lead[:, g] = members[push[:, members].argmax(axis=1)]  # first of equals: by name
+    # Stable sort on group columns ordered by name: equal weights rank by group name.
+    rank = np.argsort(-weight, axis=1, kind="stable")[:, :max_reasons]
+    ranked_weight = np.take_along_axis(weight, rank, axis=1)
+    ranked_lead = np.take_along_axis(lead, rank, axis=1)
+    row, slot = np.nonzero(ranked_weight > 0)
+    texts = np.array(
+        [
+            f"{group_texts[group]} ({feature_texts.get(name, name)})"
+            for group in group_names
+            for name in names
+        ],
+        dtype=object,
     )
-    by_group = (
-        long.sort("push", "feature", descending=[True, False])
-        .group_by("customer_id", "group", maintain_order=True)
-        .agg(pl.col("push").sum().alias("weight"), pl.col("feature").first().alias("lead"))
-        .filter(pl.col("weight") > 0)
-        .sort(["customer_id", "weight", "group"], descending=[False, True, False])
-        .group_by("customer_id", maintain_order=True)
-        .head(max_reasons)
-        .with_columns(
-            (
-                pl.col("group").replace_strict(dict(group_texts))
-                + " ("
-                + pl.col("lead").replace_strict(dict(feature_texts), default=pl.col("lead"))
-                + ")"
-            ).alias("reason")
-        )
-    )
+    picked_group, picked_lead = rank[row, slot], ranked_lead[row, slot]
+    customers = pl.Series("customer_id", list(contributions.index))
     return (
-        by_group.group_by("customer_id", maintain_order=True)
+        pl.DataFrame(
+            {
+                "row": row,
+                "reason": texts[picked_group * len(names) + picked_lead].tolist(),
+                "group": np.array(group_names, dtype=object)[picked_group].tolist(),
+                "weight": ranked_weight[row, slot],
+            },
+            schema={"row": pl.Int64, "reason": pl.String, "group": pl.String, "weight": pl.Float64},
+        )
+        .group_by("row", maintain_order=True)
         .agg(
             pl.col("reason").alias("reasons"),
             pl.col("group").alias("reason_groups"),
             pl.col("weight").round(6).alias("reason_weights"),
         )
-        .join(
-            pl.DataFrame({"customer_id": list(contributions.index)}).cast(
-                {"customer_id": long.schema["customer_id"]}
-            ),
-            on="customer_id",
-            how="right",
-        )
-        .select("customer_id", "reasons", "reason_groups", "reason_weights")
-        .with_columns(
+        .join(pl.DataFrame({"row": np.arange(len(push))}), on="row", how="right")
+        .select(
+            customers,
             pl.col("reasons").fill_null([]),
             pl.col("reason_groups").fill_null([]),
             pl.col("reason_weights").fill_null([]),

@@ -51,6 +51,7 @@ class TrainingSpec:
     n_estimators: int = 2000
     learning_rate: float = 0.05
     num_leaves: int = 15
+    max_depth: int = 4
     min_child_samples: int | None = None
     colsample_bytree: float = 0.5
     reg_lambda: float = 10.0
@@ -265,6 +266,7 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
         n_estimators=spec.n_estimators,
         learning_rate=spec.learning_rate,
         num_leaves=spec.num_leaves,
+        max_depth=spec.max_depth,
         min_child_samples=spec.min_child_samples,
         colsample_bytree=spec.colsample_bytree,
         reg_lambda=spec.reg_lambda,

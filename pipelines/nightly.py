@@ -35,6 +35,7 @@ from prefect.schedules import Cron
 
 import features
 from dunning.actions import Decisions, DunningConfig, merge_decisions
+from features.build import build_with_open_invoices
 from features.catalog import FEATURE_NAMES
 from models.drift import DriftReport, drift_report
 from models.scoring import Champion, load_champion
@@ -68,6 +69,8 @@ FEATURE_CACHE = Path("cache") / "features"
 """Under the store root: features/<version>/<as_of>/<partitions>/part-NNNNN.parquet."""
 COMPLETE = "parts.txt"
 """Written last into a partition folder: the names of its parts."""
+PARTITION_LAYOUT = "open-invoices"
+"""Part of the cache key: what a partition holds besides features (changing it rebuilds)."""
 
 
 class PartitionError(RuntimeError):
@@ -80,10 +83,12 @@ class DriftBreachError(RuntimeError):
 
 @dataclass(frozen=True)
 class Partition:
-    """A contiguous range of customers (by id) and the file holding their features."""
+    """A contiguous range of customers (by id) and the files of their features and open
+    invoices at as_of."""
 
     index: int
     path: Path
+    open_invoices_path: Path
     first_customer: str
     last_customer: str
     rows: int
@@ -120,7 +125,7 @@ def _features_cache_key(_context: object, parameters: dict) -> str:
     root = Path(parameters["store_root"]).resolve()
     identity = f"{root}|{parameters['version']}|{parameters['as_of']}|{parameters['partitions']}"
     digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    return f"regua-features-{digest}-{features.CATALOG_VERSION}"
+    return f"regua-features-{digest}-{features.CATALOG_VERSION}-{PARTITION_LAYOUT}"
 
 
 def cached_partitions_present(store_root: Path, version: str, as_of: date, partitions: int) -> bool:
@@ -139,11 +144,14 @@ def cached_partitions_present(store_root: Path, version: str, as_of: date, parti
 def build_feature_partitions(
     store_root: Path, version: str, as_of: date, partitions: int, max_stale_days: int
 ) -> list[Partition]:
-    """Point-in-time features at as_of, split by customer id into `partitions` files."""
+    """Point-in-time features and open invoices at as_of, split by customer id into
+    `partitions` pairs of files."""
     store = Store(store_root, version=version)
     tables = {name: store.scan(name) for name in TABLES}
     check_as_of(tables, as_of, store, max_stale_days)
-    table = features.build_from_frames(tables, [as_of]).sort("customer_id")
+    table, open_invoices = build_with_open_invoices(tables, as_of)
+    table = table.sort("customer_id")
+    open_invoices = open_invoices.sort("customer_id", "invoice_id")
     require_customers(table, as_of, store)
     _prune_feature_cache(store_root, keep=version)
     folder = _partition_folder(store_root, version, as_of, partitions)
@@ -152,12 +160,17 @@ def build_feature_partitions(
     out = []
     for index, (start, end) in enumerate(itertools.pairwise(bounds)):
         rows = table.slice(start, end - start)
+        first, last = rows["customer_id"][0], rows["customer_id"][-1]
         path = folder / f"part-{index:05d}.parquet"
+        open_path = folder / f"open-invoices-{index:05d}.parquet"
         write_parquet_atomic(rows, path)
-        out.append(
-            Partition(index, path, rows["customer_id"][0], rows["customer_id"][-1], rows.height)
+        write_parquet_atomic(
+            open_invoices.filter(pl.col("customer_id").is_between(pl.lit(first), pl.lit(last))),
+            open_path,
         )
-    write_text_atomic("\n".join(p.path.name for p in out), folder / COMPLETE)
+        out.append(Partition(index, path, open_path, first, last, rows.height))
+    names = [p.name for part in out for p in (part.path, part.open_invoices_path)]
+    write_text_atomic("\n".join(names), folder / COMPLETE)
     return out
 
 
@@ -199,7 +212,8 @@ def decide_partition(
             name: store.scan(name).filter(in_range) if name in CUSTOMER_TABLES else store.scan(name)
             for name in TABLES
         }
-        return score_and_decide(feature_table, tables, champions, config, as_of)
+        open_invoices = pl.read_parquet(partition.open_invoices_path)
+        return score_and_decide(feature_table, tables, champions, config, as_of, open_invoices)
     except Exception as exc:
         raise PartitionError(
             f"partition {partition.index} (customers {partition.first_customer}.."

@@ -24,6 +24,7 @@ import polars as pl
 
 import features
 from dunning.actions import Decisions, DunningConfig, decide
+from features.build import build_with_open_invoices
 from models.scoring import Champion, load_champion, score
 from models.train import observed_until
 from regua.config.dunning import load_ladders, load_segments
@@ -188,12 +189,13 @@ def score_and_decide(
     champions: tuple[Champion, Champion],
     config: DunningConfig,
     as_of: date,
+    open_invoices: pl.DataFrame | None = None,
 ) -> Decisions:
     """Champion scores for the feature table's customers, then their decisions at as_of."""
     delinquency, propensity = champions
     scores = score(feature_table, delinquency.model, propensity.model)
     scored = feature_table.join(scores.drop("as_of"), on="customer_id")
-    return decide(scored, tables, config, as_of, delinquency.model)
+    return decide(scored, tables, config, as_of, delinquency.model, open_invoices)
 
 
 def score_day(
@@ -217,9 +219,11 @@ def score_day(
     propensity = load_champion("propensity_to_pay", uri)
     tables = {name: store.scan(name) for name in TABLES}
     check_as_of(tables, as_of, store, max_stale_days)
-    table = features.build_from_frames(tables, [as_of])
+    table, open_invoices = build_with_open_invoices(tables, as_of)
     require_customers(table, as_of, store)
-    decisions = score_and_decide(table, tables, (delinquency, propensity), config, as_of)
+    decisions = score_and_decide(
+        table, tables, (delinquency, propensity), config, as_of, open_invoices
+    )
     outputs = write_outputs(
         decisions, out, as_of, provenance(store, (delinquency, propensity), folder)
     )

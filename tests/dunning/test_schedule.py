@@ -6,8 +6,13 @@ from datetime import date, datetime
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
-from dunning.schedule import delistings, invoice_status, plan_steps
+from dunning.schedule import delistings, invoice_status, open_invoice_status, plan_steps
+from features.build import open_invoice_plan
+from tests.features.frames import random_portfolio
 
 AS_OF = date(2026, 10, 12)
 
@@ -167,3 +172,46 @@ def test_an_earlier_as_of_sees_only_what_was_known_then():
     partial = status.filter(pl.col("invoice_id") == "I_partial").row(0, named=True)
     assert paid["settled_at"] == date(2026, 10, 5)
     assert partial["open_amount"] == 100.0 and partial["last_paid_at"] is None
+
+
+def _ledger_and_reference(seed: int, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Open invoices from the features' ledger and from `invoice_status`, same row order."""
+    tables = random_portfolio(seed=seed, customers=25)
+    tables["invoices"] = tables["invoices"].with_columns(
+        (pl.col("invoice_id").hash(seed) % 7 == 0).alias("disputed")
+    )
+    # a payment of an unknown invoice, and one dated after as_of, are ignored by both
+    tables["payments"] = pl.concat(
+        [
+            tables["payments"],
+            tables["payments"].head(1).with_columns(pl.lit("I-unknown").alias("invoice_id")),
+        ]
+    )
+    reference = (
+        invoice_status(tables["invoices"].lazy(), tables["payments"].lazy(), as_of)
+        .filter(pl.col("settled_at").is_null())
+        .collect()
+        .sort("invoice_id")
+    )
+    from_ledger = (
+        open_invoice_status(open_invoice_plan(tables, as_of), as_of).collect().sort("invoice_id")
+    )
+    return from_ledger, reference
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), as_of=st.dates(date(2024, 6, 1), date(2026, 12, 31)))
+def test_open_invoices_from_the_ledger_are_the_invoice_status_of_open_invoices(
+    seed: int, as_of: date
+) -> None:
+    from_ledger, reference = _ledger_and_reference(seed, as_of)
+    assert_frame_equal(from_ledger, reference)
+
+
+def test_open_invoices_from_the_ledger_cover_partial_agreement_and_disputed_invoices() -> None:
+    from_ledger, reference = _ledger_and_reference(3, date(2026, 6, 20))
+    assert_frame_equal(from_ledger, reference)
+    assert from_ledger.filter(pl.col("paid") > 0).height > 0  # partly paid
+    assert from_ledger.filter(pl.col("paid") == 0).height > 0  # nothing paid yet
+    assert from_ledger["disputed"].any()
+    assert from_ledger["in_agreement"].any()

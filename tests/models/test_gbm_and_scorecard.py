@@ -135,3 +135,14 @@ def test_the_default_smallest_leaf_scales_with_the_boosting_rows(rows, expected)
     assert model.min_child_samples_ == expected == max(20, round(0.001 * boosting_rows))
     leaf_counts = model.booster_.booster_.trees_to_dataframe()["count"]
     assert leaf_counts.min() >= expected
+
+
+@pytest.mark.parametrize("max_depth", [4, 2])
+def test_trees_stay_within_the_depth_that_bounds_the_cost_of_reasons(max_depth):
+    X, y, time = portfolio(n=20000, seed=5)
+    model = MonotoneGBMClassifier(
+        monotone=MONOTONE, n_estimators=40, max_depth=max_depth, random_state=1
+    ).fit(X, y, time=time)
+    trees = model.booster_.booster_.trees_to_dataframe()
+    assert trees["node_depth"].max() - 1 == max_depth  # node_depth counts the root as 1
+    assert model.get_params()["max_depth"] == max_depth
