@@ -17,7 +17,6 @@ Prints a Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import sys
@@ -30,16 +29,12 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_nightly import ROOT
-from benchmarks.common import machine, prepare_store
+from benchmarks.common import machine, night_arguments, prepare_store
 
 
 def main() -> None:
     """Time decide with and without reasons and print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracking-uri", required=True)
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 30))
+    parser = night_arguments(__doc__.splitlines()[0])
     parser.add_argument(
         "--with-reasons", action="store_true", help="Also time decide with the model's reasons."
     )

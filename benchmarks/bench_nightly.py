@@ -27,18 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import BENCH_ROOT, machine, prepare_store
+from benchmarks.common import BENCH_ROOT, machine, night_arguments, prepare_store
 
 ROOT = BENCH_ROOT / "nightly"
 
 
 def main() -> None:
     """Run the nightly flow twice on a large store and print the stages as Markdown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracking-uri", required=True)
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 30))
+    parser = night_arguments(__doc__.splitlines()[0])
     parser.add_argument("--partitions", type=int, default=1)
     args = parser.parse_args()
     os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,6 +29,16 @@ def machine() -> str:
     )  # fmt: skip
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores, {ram:.0f} GiB RAM, {cpu}, Python {platform.python_version()}"
+
+
+def night_arguments(description: str) -> argparse.ArgumentParser:
+    """The options the 1M night benches share: tracking store, portfolio size and as_of."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 30))
+    return parser
 
 
 def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path]:

@@ -65,10 +65,14 @@ def simulate(
     typer.echo(summary.to_text())
 
 
+StoreDir = Annotated[Path, typer.Option(help="Canonical store folder.")]
+OutDir = Annotated[Path, typer.Option(help="Outputs folder; writes OUT/<as_of>/.")]
+
+
 @app.command()
 def ingest(
     raw: Annotated[Path, typer.Option(help="Folder with the day's exports.")] = Path("data/raw"),
-    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    store: StoreDir = Path("data/store"),
     encoding: Annotated[
         Literal["auto", "utf-8", "latin-1"], typer.Option(help="CSV encoding.")
     ] = "auto",
@@ -110,7 +114,7 @@ def contract() -> None:
 
 @app.command()
 def train(
-    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    store: StoreDir = Path("data/store"),
     kind: Annotated[
         Literal["delinquency", "propensity_to_pay", "both"], typer.Option(help="Model(s).")
     ] = "both",
@@ -219,13 +223,11 @@ DbUrl = Annotated[
 @app.command()
 def nightly(
     raw: Annotated[Path, typer.Option(help="Folder of the day's exports.")] = Path("data/raw"),
-    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    store: StoreDir = Path("data/store"),
     as_of: Annotated[
         str | None, typer.Option(help="Day to decide for (YYYY-MM-DD); default: yesterday.")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Outputs folder; writes OUT/<as_of>/.")] = Path(
-        "data/out"
-    ),
+    out: OutDir = Path("data/out"),
     db_url: DbUrl = None,
     partitions: Partitions = 1,
     dask_address: DaskAddress = None,
@@ -241,10 +243,8 @@ def nightly(
 @app.command()
 def score(
     as_of: Annotated[str, typer.Option(help="Day to decide for (YYYY-MM-DD).")],
-    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
-    out: Annotated[Path, typer.Option(help="Outputs folder; writes OUT/<as_of>/.")] = Path(
-        "data/out"
-    ),
+    store: StoreDir = Path("data/store"),
+    out: OutDir = Path("data/out"),
     db_url: DbUrl = None,
     partitions: Partitions = 1,
     dask_address: DaskAddress = None,
@@ -260,7 +260,7 @@ def score(
 @app.command()
 def serve(
     raw: Annotated[Path, typer.Option(help="Folder of the day's exports.")] = Path("data/raw"),
-    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    store: StoreDir = Path("data/store"),
     out: Annotated[Path, typer.Option(help="Outputs folder.")] = Path("data/out"),
     cron: Annotated[str, typer.Option(help="When to run (cron).")] = "0 2 * * *",
     timezone: Annotated[str, typer.Option(help="Time zone of the cron.")] = "America/Sao_Paulo",
@@ -288,7 +288,7 @@ def features(
         typer.Option("--as-of", help="As-of date (YYYY-MM-DD); repeat it for several snapshots."),
     ],
     out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
-    store: Annotated[Path, typer.Option(help="Canonical store folder.")] = Path("data/store"),
+    store: StoreDir = Path("data/store"),
 ) -> None:
     """Build the point-in-time feature table at each AS_OF from the store and write it to OUT."""
     import time

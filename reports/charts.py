@@ -53,6 +53,16 @@ def _render(figure: Figure, title: str) -> Chart:
     return Chart(title, buffer.getvalue())
 
 
+def _stacked_bars(axis, labels: list[str], series: dict[str, np.ndarray]) -> None:
+    """One bar per label, the series stacked in order, with a legend beside the plot."""
+    bottom = np.zeros(len(labels))
+    for colour, (name, values) in zip(PALETTE, series.items(), strict=False):
+        axis.bar(labels, values, bottom=bottom, color=colour, label=name)
+        bottom += values
+    axis.tick_params(axis="x", rotation=60, labelsize=7)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+
+
 def _empty(axis, message: str = "no data") -> None:
     axis.text(0.5, 0.5, message, ha="center", va="center", transform=axis.transAxes)
     axis.set_axis_off()
@@ -138,18 +148,17 @@ def payment_mix_chart(mix: pl.DataFrame) -> Chart:
     axis = figure.subplots()
     months = mix["month"].unique().sort()
     labels = [m.strftime("%Y-%m") for m in months.to_list()]
-    bottom = np.zeros(len(labels))
-    for colour, method in zip(
-        PALETTE, mix["method"].cast(pl.String).unique(maintain_order=True), strict=False
-    ):
-        shares = (
-            mix.filter(pl.col("method") == method).sort("month")["amount_share"].fill_null(0.0)
-        ).to_numpy() * 100
-        axis.bar(labels, shares, bottom=bottom, color=colour, label=method)
-        bottom += shares
+    methods = mix["method"].cast(pl.String).unique(maintain_order=True).to_list()
+    shares = {
+        method: mix.filter(pl.col("method") == method)
+        .sort("month")["amount_share"]
+        .fill_null(0.0)
+        .to_numpy()
+        * 100
+        for method in methods
+    }
+    _stacked_bars(axis, labels, shares)
     axis.set(ylabel="% of amount paid", title="Payment methods by month")
-    axis.tick_params(axis="x", rotation=60, labelsize=7)
-    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     return _render(figure, "Payment methods")
 
 
@@ -195,14 +204,8 @@ def workload_chart(workload: pl.DataFrame) -> Chart:
     axis = figure.subplots()
     channels = [c for c in workload.columns if c not in ("day", "weekday", "total")]
     labels = [f"{d:%d/%m} {w}" for d, w in workload.select("day", "weekday").iter_rows()]
-    bottom = np.zeros(workload.height)
-    for colour, channel in zip(PALETTE, channels, strict=False):
-        counts = workload[channel].to_numpy().astype(float)
-        axis.bar(labels, counts, bottom=bottom, color=colour, label=channel)
-        bottom += counts
+    _stacked_bars(axis, labels, {c: workload[c].to_numpy().astype(float) for c in channels})
     axis.set(ylabel="scheduled actions", title="Ladder workload per channel, next days")
-    axis.tick_params(axis="x", rotation=60, labelsize=7)
-    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     return _render(figure, "Ladder workload")
 
 

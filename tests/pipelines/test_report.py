@@ -34,21 +34,18 @@ def invoke(tracking: str, *args: str):
             get_settings.cache_clear()
 
 
+def report(store, tracking, *, outputs, out):
+    """`regua report` at AS_OF on the session store, reading OUTPUTS and writing to OUT."""
+    return invoke(
+        tracking, "report", "--as-of", AS_OF.isoformat(), "--store", str(store / "store"),
+        "--outputs", str(outputs), "--out", str(out),
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def page(store, scored, tracking, tmp_path_factory):
     folder = tmp_path_factory.mktemp("reports")
-    result = invoke(
-        tracking,
-        "report",
-        "--as-of",
-        AS_OF.isoformat(),
-        "--store",
-        str(store / "store"),
-        "--outputs",
-        str(scored),
-        "--out",
-        str(folder),
-    )
+    result = report(store, tracking, outputs=scored, out=folder)
     assert result.exit_code == 0, result.output
     path = folder / f"portfolio-{AS_OF.isoformat()}.html"
     assert str(path) in result.output
@@ -157,18 +154,7 @@ def test_segment_sizes_cover_every_scored_customer(page, scored):
 
 
 def test_missing_outputs_stop_with_exit_code_2(store, trained, tracking, tmp_path):
-    result = invoke(
-        tracking,
-        "report",
-        "--as-of",
-        AS_OF.isoformat(),
-        "--store",
-        str(store / "store"),
-        "--outputs",
-        str(tmp_path),
-        "--out",
-        str(tmp_path),
-    )
+    result = report(store, tracking, outputs=tmp_path, out=tmp_path)
     assert result.exit_code == 2
     assert "no scoring outputs" in result.output and "regua score" in result.output
     assert not list(tmp_path.glob("*.html"))
@@ -176,18 +162,7 @@ def test_missing_outputs_stop_with_exit_code_2(store, trained, tracking, tmp_pat
 
 def test_a_registry_without_champion_stops_with_exit_code_2(store, scored, tmp_path):
     empty = f"sqlite:///{tmp_path}/empty.db"
-    result = invoke(
-        empty,
-        "report",
-        "--as-of",
-        AS_OF.isoformat(),
-        "--store",
-        str(store / "store"),
-        "--outputs",
-        str(scored),
-        "--out",
-        str(tmp_path),
-    )
+    result = report(store, empty, outputs=scored, out=tmp_path)
     assert result.exit_code == 2
     assert "no champion" in result.output
     assert not list(tmp_path.glob("*.html"))
