@@ -22,32 +22,38 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
-# Local engines for the demo: MLflow in a SQLite file, Prefect's temporary server with its
-# database under $(DEMO)/prefect. Set MLFLOW_TRACKING_URI / PREFECT_API_URL to use servers.
-DEMO_ENV = REGUA_MLFLOW_ARTIFACT_DIR=$(DEMO)/mlartifacts \
-	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(DEMO)/mlflow.db} \
-	PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/$(DEMO)/prefect}
+# The demo keeps everything under $(DEMO): REGUA_DATA_DIR moves every default folder there
+# (raw exports, store, outputs, reports, the MLflow SQLite file and its artifacts), and
+# Prefect's temporary server keeps its database in $(DEMO)/prefect. MLFLOW_TRACKING_URI or
+# PREFECT_API_URL, when set, send the runs to those servers instead.
+DEMO_ENV = REGUA_DATA_DIR=$(DEMO) PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/$(DEMO)/prefect}
 
 demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, write the report
-	$(BIN)/regua simulate --customers $(DEMO_CUSTOMERS) --months 24 --seed 7 --error-rate 0.001 --out $(DEMO)/raw
-	$(BIN)/regua ingest --raw $(DEMO)/raw --store $(DEMO)/store
-	$(DEMO_ENV) $(BIN)/regua train --store $(DEMO)/store --truth $(DEMO)/raw/truth/truth.parquet
-	$(DEMO_ENV) $(BIN)/regua nightly --raw $(DEMO)/raw --store $(DEMO)/store --as-of $(DEMO_AS_OF) --out $(DEMO)/out
-	$(DEMO_ENV) $(BIN)/regua report --as-of $(DEMO_AS_OF) --store $(DEMO)/store --outputs $(DEMO)/out --out $(DEMO)/reports
+	$(DEMO_ENV) $(BIN)/regua simulate --customers $(DEMO_CUSTOMERS) --months 24 --seed 7 --error-rate 0.001
+	$(DEMO_ENV) $(BIN)/regua ingest
+	$(DEMO_ENV) $(BIN)/regua train --truth $(DEMO)/raw/truth/truth.parquet
+	$(DEMO_ENV) $(BIN)/regua nightly --as-of $(DEMO_AS_OF)
+	$(DEMO_ENV) $(BIN)/regua report --as-of $(DEMO_AS_OF)
 	@echo
 	@echo "Outputs for the collection tools: $(DEMO)/out/$(DEMO_AS_OF)/ (actions.parquet/.csv, segments, limits, manifest.json)"
 	@echo "Portfolio report (HTML): $(DEMO)/reports/portfolio-$(DEMO_AS_OF).html"
 	@echo "Model reports (HTML):"; find $(DEMO)/mlartifacts -name model_report.html -newer $(DEMO)/store/CURRENT | sed 's/^/  /'
 	@echo "Data docs of the ingest: $(DEMO)/store/versions/*/data_docs/index.html"
+	@echo "Notebooks: REGUA_DATA_DIR=$(CURDIR)/$(DEMO) $(BIN)/jupyter execute notebooks/01-portfolio.ipynb"
 	@echo "MLflow UI:  $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db  (then http://127.0.0.1:5000)"
 	@echo "Prefect UI: PREFECT_HOME=$(CURDIR)/$(DEMO)/prefect $(BIN)/prefect server start  (then http://127.0.0.1:4200)"
 
 test: $(STAMP) lint ## Lint, then run the test suite
 	$(BIN)/python -m pytest -n 2
 
-lint: $(STAMP) ## ruff check and format check
+# import-linter reads the package as installed (the stage folders are regua.<stage> only
+# there), so the layers are checked on a throwaway install under build/lint.
+lint: $(STAMP) ## ruff check and format check, then the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	rm -rf build
+	$(BIN)/python -m pip install --quiet --no-deps --target build/lint .
+	cd build/lint && $(abspath $(BIN))/lint-imports --no-cache --config $(CURDIR)/pyproject.toml
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

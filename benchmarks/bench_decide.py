@@ -44,12 +44,11 @@ def main() -> None:
         ROOT / f"{args.customers}x{args.months}", args.customers, args.months
     )
 
-    import features
-    from dunning.actions import decide
-    from features.build import build_with_open_invoices
-    from models.scoring import load_champion, score
-    from pipelines.score import load_dunning_config
+    from regua import features
     from regua.contract import TABLES
+    from regua.dunning.actions import decide, load_dunning_config
+    from regua.features.build import build_with_open_invoices
+    from regua.models.scoring import load_champion, score
     from regua.store import Store
 
     store = Store(store_dir)
@@ -73,7 +72,7 @@ def main() -> None:
         runs.append(("with reasons", delinquency.model))
     for label, model in runs:
         started = time.perf_counter()
-        decisions = decide(scored, tables, config, args.as_of, model, open_invoices)
+        decisions = decide(scored, tables, args.as_of, config, model, open_invoices)
         seconds = time.perf_counter() - started
         actions = decisions.actions
         read = actions.filter(pl.col("top_reasons").list.len() > 0)["customer_id"].n_unique()

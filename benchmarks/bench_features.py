@@ -27,7 +27,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import BENCH_ROOT, machine, prepare_store
-from models.train import month_ends
+from regua.models.train import month_ends
 
 ROOT = BENCH_ROOT / "features"
 IMPLEMENTATIONS = ("polars", "pandas", "duckdb", "polars-12-in-one-call", "polars-12-single-calls")
@@ -41,15 +41,15 @@ def run(implementation: str, store: Path, as_of: date) -> dict[str, float]:
     tables = Store(store).version_dir / "tables"
     started = time.perf_counter()
     if implementation == "polars":
-        from features import build
+        from regua.features import build
 
         rows = build(store, as_of).height
     elif implementation == "polars-12-in-one-call":
-        from features import build
+        from regua.features import build
 
         rows = build(store, month_ends(as_of, 12)).height
     elif implementation == "polars-12-single-calls":
-        from features import build
+        from regua.features import build
 
         rows = sum(build(store, day).height for day in month_ends(as_of, 12))
     elif implementation == "pandas":

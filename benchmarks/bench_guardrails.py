@@ -16,9 +16,9 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 
-from dunning.guardrails import apply_guardrails
 from regua.config.guardrails import load_guardrails
 from regua.contract import CHANNELS, UFS
+from regua.dunning.guardrails import apply_guardrails
 
 PURPOSES = ("reminder",) * 90 + ("negative_listing_notice",) * 4 + ("negative_listing",) * 3
 PURPOSES += ("suspension",) * 3

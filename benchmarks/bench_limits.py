@@ -21,8 +21,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import timed_runs
-from dunning.limits import recommend_limits
 from regua.config.limits import load_limits
+from regua.dunning.limits import recommend_limits
 
 
 def random_customers(n: int, seed: int) -> pl.DataFrame:

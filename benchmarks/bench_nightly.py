@@ -47,7 +47,7 @@ def main() -> None:
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from pipelines.nightly import nightly_flow
+    from regua.pipelines.nightly import nightly_flow
 
     started = time.perf_counter()
     server = SubprocessASGIServer()

@@ -22,8 +22,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine, timed_runs
-from dunning.segments import assign_segments
 from regua.config.dunning import load_segments
+from regua.dunning.segments import assign_segments
 
 
 def random_customers(n: int, seed: int) -> pl.DataFrame:

@@ -34,8 +34,8 @@ def reasons_cost(
     model, rows: pl.DataFrame, sizes: list[int]
 ) -> list[tuple[int, float, float, float]]:
     """Seconds to predict, to compute contributions and to build reasons for n customers."""
-    from models.explain import explain
-    from models.train import feature_matrix
+    from regua.models.explain import explain
+    from regua.models.train import feature_matrix
 
     out = []
     for n in sizes:
@@ -73,9 +73,9 @@ def main() -> None:
     mlflow_dir.mkdir(parents=True)
     os.environ["REGUA_MLFLOW_ARTIFACT_DIR"] = str(mlflow_dir / "artifacts")
 
-    import features
-    from models.registry import PromotionGate
-    from pipelines.train import train_models
+    from regua import features
+    from regua.models.registry import PromotionGate
+    from regua.pipelines.train import train_models
     from regua.store import Store
 
     started = time.perf_counter()

@@ -16,18 +16,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from features.catalog import (
-    CHECKPOINT_DAYS,
-    FEATURE_NAMES,
-    PROMISE_WINDOWS,
-    ROLL_WINDOWS,
-    SETTLE_TOLERANCE,
-    WINDOWS,
-)
 from regua.contract import MACRO_INDICATORS, PRODUCTS, TABLES, empty_frame
+from regua.features.behaviour import CHECKPOINT_DAYS, PROMISE_WINDOWS, ROLL_WINDOWS, WINDOWS
+from regua.features.catalog import FEATURE_NAMES
+from regua.features.ledger import settle_tolerance_cents
 
 NEVER = 2**31 - 1
-TOLERANCE_CENTS = round(SETTLE_TOLERANCE * 100)
+TOLERANCE_CENTS = settle_tolerance_cents()
 CHECKPOINTS = max(ROLL_WINDOWS) // CHECKPOINT_DAYS
 RECEIVED = "('delivered', 'read', 'answered', 'promise', 'refused')"
 ANSWERED = "('answered', 'promise', 'refused')"

@@ -16,19 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.catalog import (
-    CHECKPOINT_DAYS,
-    FEATURE_NAMES,
-    PROMISE_WINDOWS,
-    ROLL_WINDOWS,
-    SETTLE_TOLERANCE,
-    WINDOWS,
-)
 from regua.contract import MACRO_INDICATORS, PRODUCTS, TABLES
+from regua.features.behaviour import CHECKPOINT_DAYS, PROMISE_WINDOWS, ROLL_WINDOWS, WINDOWS
+from regua.features.catalog import FEATURE_NAMES
+from regua.features.ledger import settle_tolerance_cents
 
 EPOCH = pd.Timestamp("1970-01-01")
 NEVER = 2**31 - 1
-TOLERANCE_CENTS = round(SETTLE_TOLERANCE * 100)
+TOLERANCE_CENTS = settle_tolerance_cents()
 RECEIVED = ["delivered", "read", "answered", "promise", "refused"]
 ANSWERED = ["answered", "promise", "refused"]
 

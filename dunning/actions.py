@@ -12,37 +12,32 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
+from pathlib import Path
 
 import polars as pl
 
-from dunning.guardrails import apply_guardrails
-from dunning.limits import recommend_limits
-from dunning.schedule import (
+from regua.config.dunning import LaddersConfig, SegmentsConfig, load_ladders, load_segments
+from regua.config.guardrails import GuardrailsConfig, load_guardrails
+from regua.config.limits import LimitsConfig, load_limits
+from regua.dunning.guardrails import apply_guardrails
+from regua.dunning.limits import recommend_limits
+from regua.dunning.outputs import ACTIONS, LIMITS, SEGMENTS
+from regua.dunning.schedule import (
     delistings,
     invoice_status,
     listed_invoices,
     open_invoice_status,
     plan_steps,
 )
-from dunning.segments import assign_segments
-from features.build import open_invoice_plan
-from models.explain import explain
-from models.gbm import MonotoneGBMClassifier
-from regua.config.dunning import LaddersConfig, SegmentsConfig
-from regua.config.guardrails import GuardrailsConfig
-from regua.config.limits import LimitsConfig
+from regua.dunning.segments import assign_segments
+from regua.features.build import open_invoice_plan
+from regua.models.explain import explain
+from regua.models.gbm import MonotoneGBMClassifier
+from regua.settings import get_settings
 
 FIRST_SLOT = time(8, 0)
 """Proposed local time of a step on its day; the guardrails move it into a window."""
 SCHEDULABLE = ("due", "upcoming", "held")
-
-ACTION_COLUMNS = (
-    "as_of", "customer_id", "invoice_id", "segment", "ladder_id", "step_id", "channel",
-    "template_id", "purpose", "discount_pct", "max_installments", "state", "status",
-    "scheduled_for", "scheduled_tz", "reason",
-    "guardrail", "open_amount", "pd", "propensity", "top_reasons",
-)  # fmt: skip
-"""The actions output contract (issue 6), in order."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +50,24 @@ class DunningConfig:
     limits: LimitsConfig
 
 
+def load_dunning_config(config_dir: Path | None = None) -> DunningConfig:
+    """Every dunning configuration file of `config_dir` (default: the settings'), validated."""
+    folder = config_dir or get_settings().config_dir
+    ladders = load_ladders(folder / "ladders.yaml")
+    return DunningConfig(
+        segments=load_segments(folder / "segments.yaml", ladders),
+        ladders=ladders,
+        guardrails=load_guardrails(folder / "guardrails.yaml"),
+        limits=load_limits(folder / "limits.yaml"),
+    )
+
+
 @dataclass(frozen=True)
 class Decisions:
-    """The day's outputs: one action per open invoice, a segment and a limit per customer."""
+    """The day's outputs: one action per open invoice, a segment and a limit per customer.
+
+    Their columns are declared, with what each means, in `regua.dunning.outputs`.
+    """
 
     actions: pl.DataFrame
     segments: pl.DataFrame
@@ -100,8 +110,8 @@ def _history(contacts: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
 def decide(
     scored: pl.DataFrame,
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
-    config: DunningConfig,
     as_of: date,
+    config: DunningConfig | None = None,
     delinquency_model: MonotoneGBMClassifier | None = None,
     open_invoices: pl.DataFrame | None = None,
 ) -> Decisions:
@@ -111,8 +121,15 @@ def decide(
     (TreeSHAP, costly) are computed only for customers with an action scheduled for
     as_of or a limit change, when `delinquency_model` is given. `open_invoices` is
     `features.build.open_invoice_plan`'s frame when the caller already has it (the
-    nightly run computes it with the features); otherwise it is computed here.
+    nightly run computes it with the features); otherwise it is computed here. `config`
+    defaults to the installation's (segments, ladders, guardrails and limits YAML).
+
+    >>> import regua
+    >>> scored = table.join(scores.drop("as_of"), on="customer_id")  # regua.score's
+    >>> day = regua.decide(scored, tables, date(2026, 9, 30))
+    >>> day.actions.filter(pl.col("status") == "scheduled")
     """
+    config = config or load_dunning_config()
     lazy = {name: frame.lazy() for name, frame in tables.items()}
     customers = lazy["customers"].collect()
     contacts = lazy["contacts"].collect()
@@ -177,7 +194,6 @@ def decide(
         actions.join(reasons, on="customer_id", how="left")
         .join(offers, on=["ladder_id", "step_id"], how="left")
         .with_columns(pl.lit(as_of).alias("as_of"))
-        .select(ACTION_COLUMNS)
     )
     limits = limits.join(reasons, on="customer_id", how="left").with_columns(
         pl.lit(as_of).alias("as_of")
@@ -185,7 +201,12 @@ def decide(
     segments = segments.with_columns(pl.lit(as_of).alias("as_of")).join(
         scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left"
     )
-    return merge_decisions([Decisions(actions=actions, segments=segments, limits=limits)])
+    decisions = Decisions(
+        actions=ACTIONS.conform(actions),
+        segments=SEGMENTS.conform(segments),
+        limits=LIMITS.conform(limits),
+    )
+    return merge_decisions([decisions])
 
 
 def merge_decisions(parts: Sequence[Decisions]) -> Decisions:

@@ -24,10 +24,10 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from dunning.calendar import holiday_table, uf_timezone, years_covering
-from dunning.slots import search_days, search_slots, window_table
 from regua.config.guardrails import GuardrailsConfig
 from regua.contract import UFS
+from regua.dunning.calendar import holiday_table, uf_timezone, years_covering
+from regua.dunning.slots import search_days, search_slots, window_table
 
 NOTICE = "negative_listing_notice"
 LISTING = "negative_listing"
@@ -472,24 +472,6 @@ def enforce_suspension_days(
     frame = _prepare(actions)
     holidays = _holidays_for(frame, config) if holidays is None else holidays
     return _finish(_suspension(frame, config, holidays), actions.columns)
-
-
-def cap_late_fees(
-    fees: pl.DataFrame,
-    config: GuardrailsConfig,
-    *,
-    amount: str = "overdue_amount",
-    fee: str = "late_fee",
-) -> pl.DataFrame:
-    """Cap each late fee at `late_fee_cap` (2%) of the overdue amount, CDC art. 52 §1.
-
-    Adds `late_fee_capped` (BRL, the cap rounded down to the cent) and `late_fee_was_capped`.
-    """
-    cap = (pl.col(amount) * config.late_fee_cap * 100 + 1e-9).floor() / 100
-    return fees.with_columns(
-        late_fee_capped=pl.min_horizontal(pl.col(fee), cap),
-        late_fee_was_capped=pl.col(fee) > cap,
-    )
 
 
 def apply_guardrails(

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from features.catalog import SETTLE_TOLERANCE
+from regua.features.ledger import invoice_status_at
 
 AGREEMENT_ACTIVE_DAYS = 90
 DELISTING_BUSINESS_DAYS = 5
@@ -47,62 +47,16 @@ def invoice_status(invoices: pl.LazyFrame, payments: pl.LazyFrame, as_of: date) 
     """Every invoice issued by as_of: what is open, when it was last paid, when it settled.
 
     Only payments up to as_of count, so a re-run for an earlier date sees what was known
-    then. `settled_at` is the day the payments first covered the amount (within the
-    settle tolerance), null while open.
+    then. `settled_at` is the ledger's settling day (`features.ledger.invoice_status_at`),
+    null while open.
     """
-    # in cents: exact sums, the same whatever the aggregation order
-    paid = payments.filter(pl.col("paid_at") <= as_of).select(
-        "invoice_id",
-        "paid_at",
-        (pl.col("amount") * 100).round().cast(pl.Int64).alias("cents"),
-        (pl.col("method") == "agreement").alias("agreement"),
-    )
-    issued = invoices.filter(pl.col("issued_at") <= as_of)
-    totals = paid.group_by("invoice_id").agg(
-        (pl.col("cents").sum() / 100).alias("paid"),
-        pl.col("paid_at").max().alias("last_paid_at"),
-        pl.col("paid_at").min().alias("first_paid_at"),
-        pl.col("paid_at").filter(pl.col("agreement")).max().alias("last_agreement_at"),
-    )
-    covered = issued.select("invoice_id", pl.col("amount").alias("billed")).join(
-        totals.filter(pl.col("first_paid_at") < pl.col("last_paid_at")).select(
-            "invoice_id", "paid"
-        ),
-        on="invoice_id",
-    )
-    # Only invoices paid on several days need the running sum to find their settling day
-    # (a single paying day settles on that day); sorting every payment cost minutes at 1M.
-    settled_over_days = (
-        paid.join(
-            covered.filter(pl.col("paid") >= pl.col("billed") - SETTLE_TOLERANCE),
-            on="invoice_id",
-        )
-        .group_by("invoice_id", "paid_at")
-        .agg(pl.col("cents").sum(), pl.col("billed").first())
-        .sort("invoice_id", "paid_at")
-        .with_columns((pl.col("cents").cum_sum().over("invoice_id") / 100).alias("running"))
-        .filter(pl.col("running") >= pl.col("billed") - SETTLE_TOLERANCE)
-        .group_by("invoice_id")
-        .agg(pl.col("paid_at").min().alias("multi_day_settled_at"))
-    )
-    settled_at = (
-        pl.when(pl.col("paid").fill_null(0.0) < pl.col("amount") - SETTLE_TOLERANCE)
-        .then(None)
-        .when(pl.col("first_paid_at") == pl.col("last_paid_at"))
-        .then(pl.col("last_paid_at"))
-        .otherwise(pl.col("multi_day_settled_at"))
-    )
+    status = invoice_status_at(invoices, payments, as_of)
     disputed = (
         pl.col("disputed").fill_null(False)
         if "disputed" in invoices.collect_schema().names()
         else pl.lit(False)
     )
-    return (
-        issued.join(totals, on="invoice_id", how="left")
-        .join(settled_over_days, on="invoice_id", how="left")
-        .with_columns(settled_at.alias("settled_at"), disputed.alias("disputed"))
-        .pipe(_status_columns, as_of)
-    )
+    return status.with_columns(disputed.alias("disputed")).pipe(_status_columns, as_of)
 
 
 def open_invoice_status(open_invoices: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
@@ -178,7 +132,7 @@ def plan_steps(
     """
     today = pl.lit(as_of)
     open_invoices = (
-        status.filter(pl.col("settled_at").is_null(), pl.col("open_amount") > SETTLE_TOLERANCE)
+        status.filter(pl.col("settled_at").is_null())
         .join(segments.select("customer_id", "segment", "ladder_id"), on="customer_id")
         .join(promised_dates(contacts, as_of), on="invoice_id", how="left")
         .with_columns(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from dunning.calendar import flag_holidays
 from regua.config.guardrails import WEEKDAYS, GuardrailsConfig
 from regua.contract import CHANNELS, UFS
+from regua.dunning.calendar import flag_holidays
 
 _US_PER_MINUTE = 60_000_000
 SLOT_SCHEMA = pl.Schema({"_row": pl.UInt32(), "slot": pl.Datetime("us"), "code": pl.String()})

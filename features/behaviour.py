@@ -12,23 +12,24 @@ sums and maxima of conditional expressions:
   active agreements;
 - contacts and promises.
 
-The features are then expressions over those aggregates. `settled` is NEVER for an
-unsettled invoice, so `settled > as_of` means "open at as_of". See `features.catalog`
-for the definitions and the conventions on empty sets.
+The features are expressions over those aggregates, declared with their meaning in
+`features.catalog` from the helpers below. `settled` is NEVER for an unsettled invoice,
+so `settled > as_of` means "open at as_of". See `features.catalog` for the definitions
+and the conventions on empty sets.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from features.catalog import (
-    CHECKPOINT_DAYS,
-    PROMISE_WINDOWS,
-    ROLL_WINDOWS,
-    WINDOWS,
-)
 from regua.contract import PRODUCTS
 
+WINDOWS: tuple[int, ...] = (30, 90, 180, 365)
+"""Look-back windows in days."""
+ROLL_WINDOWS: tuple[int, ...] = (90, 180, 365)
+PROMISE_WINDOWS: tuple[int, ...] = (90, 365)
+CHECKPOINT_DAYS = 30
+"""Spacing of the days-past-due checkpoints that bucket transitions are counted between."""
 AS_OF = pl.col("as_of_day")
 CHRONIC_LATE_INVOICES = 3
 MAIN_PRODUCT_WINDOW = 365
@@ -249,46 +250,3 @@ def paid_to_billed(window: int) -> pl.Expr:
 def overdue_matured(window: int) -> pl.Expr:
     """Invoices that matured in the window and are still unsettled."""
     return count(f"_matured_{window}") - settled_in(window)
-
-
-def behaviour_features() -> dict[str, pl.Expr]:
-    """Every behavioural feature as an expression over the joined aggregates."""
-    return {
-        "dpd_now": dpd_now(),
-        **{f"dpd_worst_{w}": count(f"_worst_{w}") for w in WINDOWS},
-        "delinquency_bucket_now": bucket(dpd_now()),
-        **{f"roll_forward_{w}": rolls(w, worse=True) for w in ROLL_WINDOWS},
-        **{f"roll_back_{w}": rolls(w, worse=False) for w in ROLL_WINDOWS},
-        **{f"paid_late_count_{w}": count(f"_late_{w}") for w in WINDOWS},
-        **{f"paid_late_share_{w}": paid_late_share(w) for w in WINDOWS},
-        **{
-            f"paid_on_time_share_{w}": share(pl.col(f"_on_time_{w}"), pl.col(f"_matured_{w}"))
-            for w in WINDOWS
-        },
-        **{f"days_late_mean_{w}": days_late_mean(w) for w in WINDOWS},
-        **{f"days_late_max_{w}": count(f"_days_late_max_{w}") for w in WINDOWS},
-        **{f"paid_to_billed_{w}": paid_to_billed(w) for w in WINDOWS},
-        **{f"partial_payments_{w}": count(f"_partial_{w}") for w in WINDOWS},
-        "days_since_last_payment": AS_OF - pl.col("_last_paid_day"),
-        "open_balance": open_balance(),
-        "overdue_balance": overdue_balance(),
-        "limit_utilisation": share(open_balance(), pl.col("credit_limit")),
-        "days_late_mean_trend": days_late_mean(90) - days_late_mean(365),
-        "paid_late_share_trend": paid_late_share(90) - paid_late_share(365),
-        "paid_to_billed_trend": paid_to_billed(90) - paid_to_billed(365),
-        "late_first_time": (dpd_now() > 0) & (count("_late_365") == 0),
-        "late_chronic": count("_late_365") + overdue_matured(365) >= CHRONIC_LATE_INVOICES,
-        **{f"contacts_received_{w}": contact_count(f"_received_{w}") for w in WINDOWS},
-        **{f"contacts_answered_{w}": contact_count(f"_answered_{w}") for w in WINDOWS},
-        **{f"promises_made_{w}": contact_count(f"_made_{w}") for w in PROMISE_WINDOWS},
-        **{f"promises_kept_{w}": contact_count(f"_kept_{w}") for w in PROMISE_WINDOWS},
-        **{f"promises_broken_{w}": contact_count(f"_broken_{w}") for w in PROMISE_WINDOWS},
-        **{
-            f"promise_kept_share_{w}": share(
-                pl.col(f"_kept_{w}"), pl.col(f"_kept_{w}") + pl.col(f"_broken_{w}")
-            )
-            for w in PROMISE_WINDOWS
-        },
-        "agreements_active": count("_agreements_active"),
-        "agreement_payments_365": count("_agreement_payments"),
-    }

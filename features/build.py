@@ -19,7 +19,9 @@ Point in time, table by table:
 
 Many as_of dates share one plan: the ledgers (settling days, running totals, promise
 keeping) are computed once and cached, each row is paired with the as_of dates it is
-known at, and one `group_by(customer, as_of)` per kind of row aggregates them.
+known at, and one `group_by(customer, as_of)` per kind of row aggregates them. The
+aggregates are joined to the customers and one `select` applies every catalog feature's
+expression (`features.catalog`).
 
 Input frames must have a deterministic row order (scans and DataFrames do): invoices,
 customers and contacts are numbered by row before any join, and every branch of the
@@ -30,14 +32,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 
-from features.behaviour import (
-    behaviour_features,
+from regua.contract import TABLES, empty_frame
+from regua.features.behaviour import (
     contact_aggregates,
     delinquency_aggregates,
     invoice_totals,
@@ -46,29 +47,19 @@ from features.behaviour import (
     payment_totals,
     promise_aggregates,
 )
-from features.catalog import FEATURE_NAMES, output_schema
-from features.five_cs import (
-    build_macro_conditions,
-    capacity_features,
-    capital_features,
-    character_features,
-    collateral_features,
-    conditions_features,
-    join_macro,
-)
-from features.ledger import (
+from regua.features.catalog import CATALOG
+from regua.features.five_cs import build_macro_conditions, join_macro
+from regua.features.ledger import (
+    Ledger,
     build_contact_days,
-    build_ledger_rows,
     build_promises,
     day_number,
     invoice_ledger,
-    link_payments,
-    number_customers,
-    number_invoices,
+    ledger_from_frames,
+    on_each_date,
     open_invoices_at,
     payment_ledger,
 )
-from regua.contract import TABLES, empty_frame
 from regua.store import Store
 
 log = logging.getLogger(__name__)
@@ -94,22 +85,6 @@ CUSTOMER_COLUMNS = (
     "credit_limit",
     "bureau_score",
 )
-
-
-def feature_expressions() -> dict[str, pl.Expr]:
-    """Every catalog feature, in catalog order, as an expression over the joined aggregates."""
-    expressions = {
-        **behaviour_features(),
-        **character_features(),
-        **capacity_features(),
-        **capital_features(),
-        **collateral_features(),
-        **conditions_features(),
-    }
-    if tuple(expressions) != FEATURE_NAMES:
-        differ = sorted(set(FEATURE_NAMES) ^ set(expressions)) or "the order"
-        raise RuntimeError(f"feature expressions and the catalog differ in {differ}")
-    return expressions
 
 
 def as_of_dates(as_of: date | Sequence[date]) -> list[date]:
@@ -143,17 +118,6 @@ def table_frame(tables: Mapping[str, Frame], name: str) -> pl.LazyFrame:
     return frame.with_columns(pl.lit(c.default, c.dtype).alias(c.name) for c in missing)
 
 
-def on_each_date(rows: pl.LazyFrame, days: Sequence[int], keep: pl.Expr) -> pl.LazyFrame:
-    """Each row once per as_of day (`as_of_day`) at which `keep` holds.
-
-    A union of one literal-dated copy per as_of rather than a cross join: polars streams
-    the union and pushes the filter into each part, which it does not for a cross join.
-    """
-    return pl.concat(
-        [rows.with_columns(pl.lit(day, pl.Int32).alias("as_of_day")).filter(keep) for day in days]
-    )
-
-
 def aggregate_at(
     rows: pl.LazyFrame,
     days: Sequence[int],
@@ -166,28 +130,11 @@ def aggregate_at(
     return on_each_date(rows, days, keep).group_by("cust", "as_of_day").agg(aggregates)
 
 
-@dataclass(frozen=True)
-class Ledger:
-    """The numbered customers and invoices and the ledger rows of a set of tables, lazy.
-
-    The rows are the one expensive shared step (a sort of every invoice and payment);
-    they are cached, so plans built on the same `Ledger` and collected together with
-    `pl.collect_all` compute them once: the features and the open invoices of a night.
-    """
-
-    customers: pl.LazyFrame
-    invoices: pl.LazyFrame
-    rows: pl.LazyFrame
-
-
 def build_ledger(tables: Mapping[str, Frame]) -> Ledger:
     """The lazy ledger every feature and the open-invoice status derive from."""
-    customers = number_customers(table_frame(tables, "customers"))
-    invoices = number_invoices(
-        table_frame(tables, "invoices"), customers.select("customer_id", "cust")
+    return ledger_from_frames(
+        *(table_frame(tables, name) for name in ("customers", "invoices", "payments"))
     )
-    payments_linked = link_payments(table_frame(tables, "payments"), invoices)
-    return Ledger(customers, invoices, build_ledger_rows(invoices, payments_linked).cache())
 
 
 def build_feature_plan(
@@ -236,11 +183,8 @@ def build_feature_plan(
     )
     dates = pl.LazyFrame({"as_of_day": pl.Series(days, dtype=pl.Int32)})
     joined = join_macro(base, build_macro_conditions(table_frame(tables, "macro"), dates))
-    schema = output_schema()
     return joined.select(
-        "customer_id",
-        as_of_day.cast(pl.Date).alias("as_of"),
-        *[expr.cast(schema[name]).alias(name) for name, expr in feature_expressions().items()],
+        "customer_id", as_of_day.cast(pl.Date).alias("as_of"), *(f.column() for f in CATALOG)
     )
 
 
@@ -274,7 +218,12 @@ def build_with_open_invoices(
 
 
 def build(store: Store | str | Path, as_of: date | Sequence[date]) -> pl.DataFrame:
-    """Features of every customer known at each as_of, read from the store's current version."""
+    """Features of every customer known at each as_of, read from the store's current version.
+
+    >>> import regua
+    >>> table = regua.build_features("data/store", date(2026, 9, 30))
+    >>> history = regua.build_features("data/store", [date(2026, 7, 31), date(2026, 8, 31)])
+    """
     store = store if isinstance(store, Store) else Store(store)
     tables = {name: store.scan(name) for name in TABLES}
     log.info("building features at %s from %s", as_of, store.root)

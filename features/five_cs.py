@@ -1,4 +1,5 @@
-"""The 5 C's of credit: character, capacity, capital, collateral and conditions.
+"""Helpers for the 5 C's of credit features: character, capacity, capital, collateral
+and conditions (declared in `features.catalog`), and the macro conditions they read.
 
 Registration data (income, employment, assets, savings, equity, obligations, limit,
 bureau score, collateral) is the customer's *current* record: the data contract keeps
@@ -14,19 +15,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.behaviour import (
-    AS_OF,
-    amount,
-    count,
-    open_balance,
-    share,
-)
-from regua.contract import COLLATERAL_TYPES, CUSTOMER_KINDS, EMPLOYMENT_TYPES, PRODUCTS, UFS
+from regua.contract import MACRO_INDICATORS, PRODUCTS
+from regua.features.behaviour import AS_OF, amount
 
 INSTALMENT_WINDOW = 90
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
-MACRO_INDICATORS = ("unemployment", "selic", "ipca", "default_rate", "income_growth")
 NATIONAL = "BR"
 CHANGE_MONTHS = 3
 
@@ -41,55 +35,6 @@ def monthly_billed() -> pl.Expr:
     return amount(f"_billed_{INSTALMENT_WINDOW}") / (INSTALMENT_WINDOW / 30)
 
 
-def character_features() -> dict[str, pl.Expr]:
-    """Track record, tenure and bureau score."""
-    return {
-        "tenure_months": whole_units(AS_OF - pl.col("opened"), DAYS_PER_MONTH),
-        "age_years": whole_units(AS_OF - pl.col("born"), DAYS_PER_YEAR),
-        "bureau_score": pl.col("bureau_score"),
-        "invoices_lifetime": count("_invoices"),
-        "paid_late_share_lifetime": share(count("_late"), count("_settled")),
-        "dpd_worst_lifetime": count("_dpd_worst_lifetime"),
-        "days_since_last_delinquency": AS_OF - pl.col("_last_late_day"),
-    }
-
-
-def capacity_features() -> dict[str, pl.Expr]:
-    """Income, employment, limit and how much of the income the debts take."""
-    income = pl.col("declared_income")
-    return {
-        "declared_income": income,
-        "employment_type": pl.col("employment_type").cast(pl.Enum(EMPLOYMENT_TYPES)),
-        "employment_tenure_months": pl.col("employment_tenure_months"),
-        "credit_limit": pl.col("credit_limit"),
-        "installment_to_income": share(monthly_billed(), income),
-        "debt_to_income": share(pl.col("monthly_debt_obligations") + monthly_billed(), income),
-        "open_balance_to_income": share(open_balance(), income),
-    }
-
-
-def capital_features() -> dict[str, pl.Expr]:
-    """Assets, savings and equity, alone and against income and limit."""
-    return {
-        "assets": pl.col("assets"),
-        "savings": pl.col("savings"),
-        "equity": pl.col("equity"),
-        "savings_to_income": share(pl.col("savings"), pl.col("declared_income")),
-        "assets_to_limit": share(pl.col("assets"), pl.col("credit_limit")),
-    }
-
-
-def collateral_features() -> dict[str, pl.Expr]:
-    """Collateral kind and how much of the limit and of the open balance it covers."""
-    value = pl.col("collateral_value")
-    return {
-        "collateral_type": pl.col("collateral_type").cast(pl.Enum(COLLATERAL_TYPES)),
-        "collateral_value": value,
-        "collateral_to_limit": share(value, pl.col("credit_limit")),
-        "collateral_to_open_balance": share(value, open_balance()),
-    }
-
-
 def main_product() -> pl.Expr:
     """The product with the largest amount issued in the last 365 days (ties: contract order)."""
     amounts = [pl.col(f"_product_{p}").fill_null(0.0) for p in PRODUCTS]
@@ -100,16 +45,9 @@ def main_product() -> pl.Expr:
     return choice.cast(pl.Enum(PRODUCTS))
 
 
-def conditions_features() -> dict[str, pl.Expr]:
-    """Segment (kind, state, main product) and macro conditions at the customer's state."""
-    return {
-        "kind": pl.col("kind").cast(pl.Enum(CUSTOMER_KINDS)),
-        "state": pl.col("state").cast(pl.Enum(UFS)),
-        "main_product": main_product(),
-        **{name: pl.coalesce(f"{name}_uf", f"{name}_br") for name in MACRO_INDICATORS[:1]},
-        "unemployment_change_3m": pl.coalesce("unemployment_change_uf", "unemployment_change_br"),
-        **{name: pl.coalesce(f"{name}_uf", f"{name}_br") for name in MACRO_INDICATORS[1:]},
-    }
+def macro_value(indicator: str) -> pl.Expr:
+    """An indicator (see `join_macro`) in the customer's state, else the national figure."""
+    return pl.coalesce(f"{indicator}_uf", f"{indicator}_br")
 
 
 def build_macro_conditions(macro: pl.LazyFrame, as_of_days: pl.LazyFrame) -> pl.LazyFrame:

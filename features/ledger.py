@@ -14,14 +14,33 @@ heavy grouping works on integers.
 The invoice and payment ledgers come from one sort: each invoice row followed by its
 payments in day order. Running totals, the settling day and the next agreement payment
 are then prefix sums and fills along that order, with no per-invoice grouping.
+
+This is the one home of "is this invoice settled, open, how many days past due":
+
+- settled: on the first day its payments (in whole centavos) reach its amount less the
+  settle tolerance, `settle_tolerance_brl` in config/ledger.yaml; an invoice without
+  payments is never settled;
+- open at the end of day t: issued by t and not settled by t (`is_open_at`);
+- days past due at t: t - due date for an open invoice (`days_past_due_at`); 0 or less
+  is not yet late, and an invoice due on t is 0 days past due.
+
+Features and the nightly's open invoices use the integer ledger (`build_ledger_rows`,
+`open_invoices_at`); labels, ladders and reports read the same facts by date through
+`settlement_dates`, `invoice_status_at` and `open_positions`, so they all agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
 import polars as pl
 
-from features.catalog import SETTLE_TOLERANCE
+from regua.config.ledger import load_ledger
 from regua.contract import PRODUCTS
+
+Frame = pl.LazyFrame | pl.DataFrame
 
 NEVER = 2**31 - 1
 """Day number meaning "not happened": later than any as_of."""
@@ -30,8 +49,15 @@ RECEIVED_OUTCOMES = ("delivered", "read", "answered", "promise", "refused")
 ANSWERED_OUTCOMES = ("answered", "promise", "refused")
 """Contact outcomes that mean the customer responded."""
 
-_TOLERANCE_CENTS = round(SETTLE_TOLERANCE * 100)
 _INVOICE, _PAYMENT = 0, 1
+EPOCH = date(1970, 1, 1)
+
+
+def settle_tolerance_cents(tolerance: float | None = None) -> int:
+    """The settle tolerance in whole centavos: `tolerance` BRL, else config/ledger.yaml's."""
+    if tolerance is None:
+        return load_ledger().settle_tolerance_cents
+    return round(tolerance * 100)
 
 
 def day_number(column: str) -> pl.Expr:
@@ -74,15 +100,21 @@ def link_payments(payments: pl.LazyFrame, numbered_invoices: pl.LazyFrame) -> pl
     """Payments with their invoice's `inv`; payments of unknown invoices are dropped.
 
     Joins on a 64-bit hash of invoice_id (much cheaper than on the string) and then keeps
-    only pairs whose ids are equal, so a hash collision cannot pair the wrong rows.
+    only pairs whose ids are equal, so a hash collision cannot pair the wrong rows. A
+    payments frame without `method` has no agreement payments.
     """
     hashed = pl.col("invoice_id").hash().alias("_hash")
+    agreement = (
+        pl.col("method") == "agreement"
+        if "method" in payments.collect_schema().names()
+        else pl.lit(False)
+    )
     return (
         payments.select(
             "invoice_id",
             day_number("paid_at").alias("day"),
             "amount",
-            (pl.col("method") == "agreement").alias("agreement"),
+            agreement.alias("agreement"),
             hashed,
         )
         .join(
@@ -109,15 +141,23 @@ def _next_in_run(flag: pl.Expr, value: pl.Expr) -> pl.Expr:
 
 
 def build_ledger_rows(
-    numbered_invoices: pl.LazyFrame, linked_payments: pl.LazyFrame
+    numbered_invoices: pl.LazyFrame,
+    linked_payments: pl.LazyFrame,
+    tolerance: float | None = None,
 ) -> pl.LazyFrame:
     """Invoice rows each followed by their payments in day order, with running facts.
 
     Each row carries its invoice's `cust`, `due` and `settled` (the settling day or NEVER),
-    `open_after` (the invoice still owed at least the tolerance at the end of the row's
+    `open_after` (the invoice still owed more than the tolerance at the end of the row's
     day; always true on the invoice row) and, on payment rows, `next_agreement` (the day
-    of the next agreement payment on the same invoice, or NEVER).
+    of the next agreement payment on the same invoice, or NEVER). `cust` and `product`
+    are carried only when `numbered_invoices` has them. `tolerance` is in BRL (default:
+    config/ledger.yaml).
     """
+    tolerance_cents = settle_tolerance_cents(tolerance)
+    present = numbered_invoices.collect_schema().names()
+    cust = [_from_invoice_row("cust").alias("cust")] if "cust" in present else []
+    product = ["product"] if "product" in present else []
     is_payment = pl.col("kind") == _PAYMENT
     rows = pl.concat(
         [
@@ -153,7 +193,7 @@ def build_ledger_rows(
             pl.when("_day_end").then("_paid").backward_fill().alias("paid_eod"),
         )
         .with_columns(
-            (~is_payment | (pl.col("paid_eod") < pl.col("_owed") - _TOLERANCE_CENTS)).alias(
+            (~is_payment | (pl.col("paid_eod") < pl.col("_owed") - tolerance_cents)).alias(
                 "open_after"
             )
         )
@@ -164,12 +204,12 @@ def build_ledger_rows(
         .select(
             "kind",
             "inv",
-            _from_invoice_row("cust").alias("cust"),
+            *cust,
             "day",
             "issued",
             _from_invoice_row("due").alias("due"),
             "amount",
-            "product",
+            *product,
             "agreement",
             "open_after",
             _from_invoice_row("_settled_next").alias("settled"),
@@ -179,25 +219,39 @@ def build_ledger_rows(
 
 
 def invoice_ledger(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per invoice: inv, cust, issued, due, amount, product code, settled (or NEVER)."""
-    return rows.filter(pl.col("kind") == _INVOICE).select(
-        "inv", "cust", "issued", "due", "amount", "product", "settled"
+    """One row per invoice: inv, cust, issued, due, amount, product code, settled (or NEVER).
+
+    `cust` and `product` only when the invoices were numbered with them (`number_invoices`).
+    """
+    return rows.filter(pl.col("kind") == _INVOICE).drop(
+        "kind", "day", "agreement", "open_after", "next_agreement"
     )
 
 
 def payment_ledger(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per payment: cust, inv, day, amount, agreement, open_after, and its invoice's
+    """One row per payment: inv, cust, day, amount, agreement, open_after, and its invoice's
     due and settled days, and the next agreement payment day on the invoice."""
-    return rows.filter(pl.col("kind") == _PAYMENT).select(
-        "cust",
-        "inv",
-        "day",
-        "amount",
-        "agreement",
-        "open_after",
-        "due",
-        "settled",
-        "next_agreement",
+    return rows.filter(pl.col("kind") == _PAYMENT).drop("kind", "issued", "product", strict=False)
+
+
+def is_open_at(day: pl.Expr | int) -> pl.Expr:
+    """The invoice is open at the end of `day`: issued by then and not settled by then."""
+    return (pl.col("issued") <= day) & (pl.col("settled") > day)
+
+
+def days_past_due_at(day: pl.Expr | int) -> pl.Expr:
+    """Days past due at the end of `day` of an open invoice: 0 on its due date, < 0 before."""
+    return day - pl.col("due")
+
+
+def on_each_date(rows: pl.LazyFrame, days: Sequence[int], keep: pl.Expr) -> pl.LazyFrame:
+    """Each row once per as_of day (`as_of_day`) at which `keep` holds.
+
+    A union of one literal-dated copy per as_of rather than a cross join: polars streams
+    the union and pushes the filter into each part, which it does not for a cross join.
+    """
+    return pl.concat(
+        [rows.with_columns(pl.lit(day, pl.Int32).alias("as_of_day")).filter(keep) for day in days]
     )
 
 
@@ -208,9 +262,7 @@ def open_invoices_at(rows: pl.LazyFrame, invoices: pl.LazyFrame, as_of_day: int)
     Columns: invoice_id, customer_id, due_at, amount, disputed, paid, last_paid_at,
     last_agreement_at (dates; null without a payment). Every key join is on integers.
     """
-    still_open = invoice_ledger(rows).filter(
-        pl.col("issued") <= as_of_day, pl.col("settled") > as_of_day
-    )
+    still_open = invoice_ledger(rows).filter(is_open_at(as_of_day))
     paid = (
         payment_ledger(rows)
         .filter(pl.col("day") <= as_of_day)
@@ -244,14 +296,16 @@ def build_promises(
     customer_keys: pl.LazyFrame,
     numbered_invoices: pl.LazyFrame,
     payments: pl.LazyFrame,
+    tolerance: float | None = None,
 ) -> pl.LazyFrame:
     """Promises to pay with the day each was kept (NEVER if not kept by the promised day).
 
     A promise is kept on the first day the payments on its invoice (on any of the
     customer's invoices when it names none), counted from the day of the promise, reach
-    the promised amount less the tolerance (any payment when no amount was promised);
-    only days up to the promised date count.
+    the promised amount less the settle tolerance (any payment when no amount was
+    promised); only days up to the promised date count.
     """
+    tolerance_cents = settle_tolerance_cents(tolerance)
     promises = (
         contacts.with_row_index("promise")  # numbered before any join, like invoices
         .filter((pl.col("outcome") == "promise") & pl.col("promise_date").is_not_null())
@@ -290,7 +344,7 @@ def build_promises(
         .agg(pl.col("paid").sum(), pl.col("target").first())
         .sort("promise", "day")
         .with_columns(pl.col("paid").cum_sum().over("promise").alias("paid"))
-        .filter(pl.col("paid") >= pl.col("target") - _TOLERANCE_CENTS)
+        .filter(pl.col("paid") >= pl.col("target") - tolerance_cents)
         .group_by("promise")
         .agg(pl.col("day").min().alias("kept"))
     )
@@ -307,3 +361,151 @@ def build_contact_days(contacts: pl.LazyFrame, customer_keys: pl.LazyFrame) -> p
         pl.col("outcome").is_in(RECEIVED_OUTCOMES).alias("received"),
         pl.col("outcome").is_in(ANSWERED_OUTCOMES).alias("answered"),
     )
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The numbered customers and invoices and the ledger rows of a set of tables, lazy.
+
+    The rows are the one expensive shared step (a sort of every invoice and payment);
+    they are cached, so plans built on the same `Ledger` and collected together with
+    `pl.collect_all` compute them once: the features and the open invoices of a night.
+    """
+
+    customers: pl.LazyFrame
+    invoices: pl.LazyFrame
+    rows: pl.LazyFrame
+
+
+def ledger_from_frames(
+    customers: Frame, invoices: Frame, payments: Frame, tolerance: float | None = None
+) -> Ledger:
+    """The ledger of invoices of known customers and their payments, numbered and cached.
+
+    `customers` keeps every column it has plus `cust`; invoices need invoice_id,
+    customer_id, issued_at, due_at, amount and product; payments invoice_id, paid_at,
+    amount and (optionally) method.
+    """
+    numbered_customers = number_customers(customers.lazy())
+    numbered = number_invoices(invoices.lazy(), numbered_customers.select("customer_id", "cust"))
+    linked = link_payments(payments.lazy(), numbered)
+    return Ledger(
+        numbered_customers, numbered, build_ledger_rows(numbered, linked, tolerance).cache()
+    )
+
+
+def open_positions(ledger: Ledger, days: Sequence[int]) -> pl.LazyFrame:
+    """Invoices open at the end of each as_of day, with what is still owed and days past due.
+
+    Columns: customer_id, invoice_id, as_of_day, due (day numbers), outstanding (BRL,
+    amount less payments up to the day, never below 0), days_past_due (`days_past_due_at`).
+    """
+    day = pl.col("as_of_day")
+    open_rows = on_each_date(invoice_ledger(ledger.rows), days, is_open_at(day))
+    paid = (
+        open_rows.select("inv", "as_of_day")
+        .join(payment_ledger(ledger.rows).select("inv", "day", "amount"), on="inv")
+        .filter(pl.col("day") <= day)
+        .group_by("inv", "as_of_day")
+        .agg(cents(pl.col("amount")).sum().alias("_paid"))
+    )
+    owed = (cents(pl.col("amount")) - pl.col("_paid").fill_null(0)).clip(lower_bound=0)
+    return (
+        open_rows.join(paid, on=["inv", "as_of_day"], how="left")
+        .join(ledger.customers.select("cust", "customer_id"), on="cust")
+        .join(ledger.invoices.select("inv", "invoice_id"), on="inv")
+        .select(
+            "customer_id",
+            "invoice_id",
+            "as_of_day",
+            "due",
+            (owed / 100).round(2).alias("outstanding"),
+            days_past_due_at(day).alias("days_past_due"),
+        )
+    )
+
+
+def _dated(day: pl.Expr) -> pl.Expr:
+    """A day number as a Date, null for NEVER."""
+    return pl.when(day != NEVER).then(day.cast(pl.Date))
+
+
+def _rows_by_invoice(
+    invoices: pl.LazyFrame, payments: Frame, tolerance: float | None
+) -> pl.LazyFrame:
+    """Ledger rows of every invoice, customer known or not; `inv` is its row in `invoices`."""
+    numbered = invoices.with_row_index("inv").select(
+        "inv",
+        "invoice_id",
+        day_number("issued_at").alias("issued"),
+        day_number("due_at").alias("due"),
+        "amount",
+    )
+    return build_ledger_rows(numbered, link_payments(payments.lazy(), numbered), tolerance)
+
+
+def settlement_dates(
+    invoices: Frame, payments: Frame, tolerance: float | None = None
+) -> pl.LazyFrame:
+    """Each invoice with the date it was settled (null: not settled by the last payment).
+
+    Columns: invoice_id, customer_id, issued_at, due_at, amount, settled_at. Payments of
+    unknown invoices are ignored. `tolerance` is in BRL (default: config/ledger.yaml).
+    """
+    invoices = invoices.lazy()
+    rows = _rows_by_invoice(invoices, payments, tolerance)
+    settled = invoice_ledger(rows).select("inv", _dated(pl.col("settled")).alias("settled_at"))
+    return (
+        invoices.with_row_index("inv")
+        .join(settled, on="inv", how="left", maintain_order="left")
+        .select("invoice_id", "customer_id", "issued_at", "due_at", "amount", "settled_at")
+    )
+
+
+def invoice_status_at(
+    invoices: Frame, payments: Frame, as_of: date, tolerance: float | None = None
+) -> pl.LazyFrame:
+    """Every invoice issued by as_of with what was paid on it by then, and when it settled.
+
+    The columns of `invoices` plus paid (BRL, 0 without payments), last_paid_at,
+    last_agreement_at and settled_at (null while open at the end of as_of). Only payments
+    up to as_of count, so a re-run for an earlier date sees what was known then.
+    """
+    as_of_day = (as_of - EPOCH).days
+    invoices = invoices.lazy()
+    rows = _rows_by_invoice(invoices, payments, tolerance)
+    issued = invoice_ledger(rows).filter(pl.col("issued") <= as_of_day)
+    paid = (
+        payment_ledger(rows)
+        .filter(pl.col("day") <= as_of_day)
+        .group_by("inv")
+        .agg(
+            (cents(pl.col("amount")).sum() / 100).alias("paid"),
+            pl.col("day").max().cast(pl.Date).alias("last_paid_at"),
+            pl.col("day").filter("agreement").max().cast(pl.Date).alias("last_agreement_at"),
+        )
+    )
+    facts = issued.join(paid, on="inv", how="left").select(
+        "inv",
+        pl.col("paid").fill_null(0.0),
+        "last_paid_at",
+        "last_agreement_at",
+        pl.when(pl.col("settled") <= as_of_day)
+        .then(pl.col("settled").cast(pl.Date))
+        .alias("settled_at"),
+    )
+    return (
+        invoices.with_row_index("inv")
+        .join(facts, on="inv", how="inner", maintain_order="left")
+        .drop("inv")
+    )
+
+
+def unsettled_on(day: pl.Expr) -> pl.Expr:
+    """Not settled by the end of `day`, over `settled_at` (`settlement_dates`' frame)."""
+    return pl.col("settled_at").is_null() | (pl.col("settled_at") > day)
+
+
+def overdue_on(day: pl.Expr) -> pl.Expr:
+    """Past due and unsettled at the end of `day`: due before it and not settled by it."""
+    return (pl.col("due_at") < day) & unsettled_on(day)

@@ -3,6 +3,10 @@
 PSI = sum over bins of (current share - reference share) * ln(current share / reference
 share). Numeric columns are cut at the reference deciles, categorical ones by category;
 missing values are a bin of their own, so a feature that starts arriving empty drifts.
+
+The one reading of a PSI lives here too: `psi_levels` puts it at ok, warn or breach with
+the thresholds of config/drift.yaml, for the nightly drift check and the model report
+alike, and `enforce_drift_policy` says whether a breach stops the night.
 """
 
 from __future__ import annotations
@@ -10,10 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
 
+from regua.config.drift import DriftConfig
+
+LEVELS = ("ok", "warn", "breach")
+"""How far a population has moved: ok up to warn_above, warn up to breach_above, breach above."""
 SHARE_FLOOR = 1e-4
 """Empty bins count as this share, so one empty bin does not make PSI infinite."""
 MISSING_BIN = -1
@@ -71,18 +80,43 @@ def population_stability(reference: pl.Series, current: pl.Series, bins: int = 1
     return float(psi) if math.isfinite(psi) else float("nan")
 
 
+def psi_levels(psi: pl.Expr, thresholds: DriftConfig) -> pl.Expr:
+    """The level (LEVELS) of each PSI against the thresholds; null where PSI is unknown."""
+    return (
+        pl.when(psi.is_null() | psi.is_nan())
+        .then(pl.lit(None, pl.String))
+        .when(psi > thresholds.breach_above)
+        .then(pl.lit("breach"))
+        .when(psi > thresholds.warn_above)
+        .then(pl.lit("warn"))
+        .otherwise(pl.lit("ok"))
+    )
+
+
+def psi_level(psi: float | None, thresholds: DriftConfig) -> str | None:
+    """The level of one PSI (see `psi_levels`); None when it is unknown."""
+    return pl.select(psi_levels(pl.lit(psi, pl.Float64), thresholds)).item()
+
+
 def drift_table(
     reference: pl.DataFrame, current: pl.DataFrame, columns: Sequence[str], bins: int = 10
 ) -> pl.DataFrame:
-    """column, psi for each column present in both frames, largest first."""
+    """column, psi for each column present in both frames, largest first; an unknown PSI
+    (an empty column) is null, and last."""
     rows = [
         {"column": name, "psi": population_stability(reference[name], current[name], bins)}
         for name in columns
         if name in reference.columns and name in current.columns
     ]
-    return pl.DataFrame(rows, schema={"column": pl.String, "psi": pl.Float64}).sort(
-        ["psi", "column"], descending=[True, False], nulls_last=True
+    return (
+        pl.DataFrame(rows, schema={"column": pl.String, "psi": pl.Float64})
+        .with_columns(pl.col("psi").fill_nan(None))
+        .sort(["psi", "column"], descending=[True, False], nulls_last=True)
     )
+
+
+class DriftBreachError(RuntimeError):
+    """PSI crossed the breach threshold and config/drift.yaml says to fail."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +124,19 @@ class DriftReport:
     """PSI per score and feature, with the level each reached against the thresholds."""
 
     table: pl.DataFrame
-    """column, kind (score | feature), psi, level (ok | warn | breach); scores first."""
-    warn_above: float
-    breach_above: float
+    """column, kind (score | feature), psi and level (LEVELS), both null when the PSI is
+    unknown; scores first, then features by PSI, largest first."""
+    config: DriftConfig
+
+    @property
+    def warn_above(self) -> float:
+        """The PSI above which a column warns."""
+        return self.config.warn_above
+
+    @property
+    def breach_above(self) -> float:
+        """The PSI above which a column breaches."""
+        return self.config.breach_above
 
     @property
     def breached(self) -> bool:
@@ -105,46 +149,43 @@ class DriftReport:
         listed = ", ".join(f"{c} {p:.3f}" for c, p in over.select("column", "psi").iter_rows())
         return f"PSI above {self.breach_above}: {listed}"
 
+    def level_counts(self) -> dict[str, int]:
+        """Columns per level, every level listed (unknown PSIs are not counted)."""
+        counts = dict(self.table.group_by("level").len().iter_rows())
+        return {level: counts.get(level, 0) for level in LEVELS}
+
     def metrics(self) -> dict[str, float]:
         """Flat figures for MLflow: psi_<column> for every column, and the largest feature PSI."""
-        known = self.table.filter(pl.col("psi").is_not_nan())
+        known = self.table.filter(pl.col("psi").is_not_null() & pl.col("psi").is_not_nan())
         out = {f"psi_{c}": float(p) for c, p in known.select("column", "psi").iter_rows()}
         feature_psi = known.filter(pl.col("kind") == "feature")["psi"]
         out["psi_feature_max"] = float(feature_psi.max()) if feature_psi.len() else 0.0
         return out
 
-    def markdown(self, top: int = 10) -> str:
-        """Scores and the `top` most shifted features as a Markdown table."""
-        shown = pl.concat(
+    def top_shifts(self, top: int = 10) -> pl.DataFrame:
+        """The scores and the `top` most shifted features: what a summary shows."""
+        return pl.concat(
             [
                 self.table.filter(pl.col("kind") == "score"),
                 self.table.filter(pl.col("kind") == "feature").head(top),
             ]
         )
-        counts = dict(self.table.group_by("level").len().iter_rows())
-        lines = [
-            f"Thresholds: warn above {self.warn_above}, breach above {self.breach_above}; "
-            f"levels: {', '.join(f'{k} {counts.get(k, 0)}' for k in LEVELS)}.",
-            "",
-            "| column | kind | PSI | level |",
-            "| --- | --- | ---: | --- |",
-        ]
-        lines += [f"| {c} | {k} | {p:.4f} | {level} |" for c, k, p, level in shown.iter_rows()]
-        return "\n".join(lines)
 
 
-LEVELS = ("ok", "warn", "breach")
+def enforce_drift_policy(report: DriftReport | None, as_of: date) -> None:
+    """Stop the night before its outputs when a breach meets `on_breach: fail`."""
+    if report is not None and report.breached and report.config.on_breach == "fail":
+        raise DriftBreachError(
+            f"drift at {as_of}: {report.breach_text()} (config/drift.yaml on_breach: fail); "
+            "outputs not written"
+        )
 
 
 def drift_report(
     current: pl.DataFrame,
     references: Mapping[str, pl.DataFrame],
     feature_names: Sequence[str],
-    *,
-    warn_above: float = 0.1,
-    breach_above: float = 0.25,
-    bins: int = 10,
-    sample_rows: int = 200_000,
+    config: DriftConfig,
 ) -> DriftReport:
     """PSI of today's scores and features against the champions' training samples.
 
@@ -152,10 +193,12 @@ def drift_report(
     "delinquency" and "propensity_to_pay" to their training samples (features and the
     model's `score`). Features are compared with the delinquency model's sample (its
     population is the whole book but the already-60+ customers); the propensity score
-    with the propensity model's (customers with something overdue).
+    with the propensity model's (customers with something overdue). `config` gives the
+    thresholds, the bins and the rows sampled (config/drift.yaml).
     """
-    if current.height > sample_rows:
-        current = current.sample(n=sample_rows, seed=0)
+    bins = config.bins
+    if current.height > config.sample_rows:
+        current = current.sample(n=config.sample_rows, seed=0)
     rows = []
     pairs = (("pd", "delinquency"), ("propensity", "propensity_to_pay"))
     for column, kind in pairs:
@@ -167,15 +210,10 @@ def drift_report(
     if "delinquency" in references:
         table = drift_table(references["delinquency"], current, feature_names, bins)
         rows += [{"column": c, "kind": "feature", "psi": p} for c, p in table.iter_rows()]
-    frame = pl.DataFrame(
-        rows, schema={"column": pl.String, "kind": pl.String, "psi": pl.Float64}
-    ).with_columns(
-        pl.when(pl.col("psi") > breach_above)
-        .then(pl.lit("breach"))
-        .when(pl.col("psi") > warn_above)
-        .then(pl.lit("warn"))
-        .otherwise(pl.lit("ok"))
-        .alias("level")
+    frame = (
+        pl.DataFrame(rows, schema={"column": pl.String, "kind": pl.String, "psi": pl.Float64})
+        .with_columns(pl.col("psi").fill_nan(None))
+        .with_columns(psi_levels(pl.col("psi"), config).alias("level"))
     )
     ordered = pl.concat(
         [
@@ -185,4 +223,4 @@ def drift_report(
             ),
         ]
     )
-    return DriftReport(ordered, warn_above, breach_above)
+    return DriftReport(ordered, config)

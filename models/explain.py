@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from features.catalog import FEATURE_NAMES, GROUP_OF, short_label_pt
-from models.gbm import MonotoneGBMClassifier
+from regua.features.catalog import GROUP_OF, LABEL_PT
+from regua.models.gbm import MonotoneGBMClassifier
 
 MAX_REASONS = 4
 
@@ -125,8 +125,12 @@ def explain(
     The costly part is TreeSHAP (`pred_contrib`, about 100x a prediction): pass only the
     rows someone will read, such as the day's actions and limit changes or one
     customer looked up by an analyst.
+
+    >>> import regua
+    >>> model = regua.load_champion("delinquency").model
+    >>> regua.explain(model, table.filter(pl.col("customer_id") == "C0042"))
     """
-    from models.train import feature_matrix
+    from regua.models.train import feature_matrix
 
     matrix = feature_matrix(feature_rows)
     matrix.index = pd.Index(feature_rows["customer_id"].to_list(), name="customer_id")
@@ -134,7 +138,7 @@ def explain(
     return top_reasons(
         model.contributions(matrix),
         GROUP_OF,
-        {name: short_label_pt(name) for name in FEATURE_NAMES},
+        LABEL_PT,
         group_texts=RISK_TEXTS if delinquency else PAYMENT_TEXTS,
         direction=1 if delinquency else -1,
         max_reasons=max_reasons,

@@ -3,7 +3,8 @@
 Labels look only at what happens after as_of, and a snapshot gets a label only when its
 whole horizon lies within the observed history (`observed_until`), so a recent snapshot
 is never labelled "good" just because its future has not happened yet. Definitions
-come from config/labels.yaml (`regua.config.LabelsConfig`).
+come from config/labels.yaml (`regua.config.LabelsConfig`); when an invoice is settled,
+and so late or overdue, is the ledger's rule (`features.ledger.settlement_dates`).
 
 A data scientist's own labels (customer_id, as_of, label) go through `check_label_table`
 and are used the same way.
@@ -17,6 +18,7 @@ from datetime import date
 import polars as pl
 
 from regua.config import LabelsConfig
+from regua.features.ledger import overdue_on, settlement_dates, unsettled_on
 
 LABEL_SCHEMA = pl.Schema({"customer_id": pl.String(), "as_of": pl.Date(), "label": pl.Int8()})
 
@@ -25,31 +27,6 @@ Frame = pl.LazyFrame | pl.DataFrame
 
 def _lazy(frame: Frame) -> pl.LazyFrame:
     return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-
-
-def settlement_dates(invoices: Frame, payments: Frame, tolerance: float) -> pl.LazyFrame:
-    """Each invoice with the date its payments first covered the amount (null: never)."""
-    running = (
-        _lazy(payments)
-        .select("invoice_id", "paid_at", "amount")
-        .group_by("invoice_id", "paid_at")
-        .agg(pl.col("amount").sum())
-        .sort("invoice_id", "paid_at")
-        .with_columns(pl.col("amount").cum_sum().over("invoice_id").alias("paid_total"))
-    )
-    settled = (
-        running.join(
-            _lazy(invoices).select("invoice_id", pl.col("amount").alias("owed")), on="invoice_id"
-        )
-        .filter(pl.col("paid_total") >= pl.col("owed") - tolerance)
-        .group_by("invoice_id")
-        .agg(pl.col("paid_at").min().alias("settled_at"))
-    )
-    return (
-        _lazy(invoices)
-        .select("invoice_id", "customer_id", "issued_at", "due_at", "amount")
-        .join(settled, on="invoice_id", how="left")
-    )
 
 
 def _snapshots(customers: Frame, as_of: Sequence[date], observed_until: date, horizon: int):
@@ -76,10 +53,11 @@ def delinquency_labels(
     settled by then; customers already that late at as_of are left out when configured.
     """
     rule = config.delinquency
-    invoices = settlement_dates(tables["invoices"], tables["payments"], config.settle_tolerance)
+    invoices = settlement_dates(tables["invoices"], tables["payments"])
     late_from = pl.col("due_at") + pl.duration(days=rule.min_days_past_due)
-    unsettled_then = pl.col("settled_at").is_null() | (pl.col("settled_at") > late_from)
-    events = invoices.filter(unsettled_then).select("customer_id", late_from.alias("late_on"))
+    events = invoices.filter(unsettled_on(late_from)).select(
+        "customer_id", late_from.alias("late_on")
+    )
     snapshots = _snapshots(tables["customers"], as_of, observed_until, rule.horizon_days)
     per_snapshot = (
         snapshots.join(events, on="customer_id", how="left")
@@ -95,10 +73,7 @@ def delinquency_labels(
     )
     still_late = (
         snapshots.join(invoices, on="customer_id")
-        .filter(
-            (late_from <= pl.col("as_of"))
-            & (pl.col("settled_at").is_null() | (pl.col("settled_at") > pl.col("as_of")))
-        )
+        .filter((late_from <= pl.col("as_of")) & unsettled_on(pl.col("as_of")))
         .select("customer_id", "as_of")
         .unique()
         .with_columns(pl.lit(True).alias("already_late"))
@@ -121,15 +96,15 @@ def propensity_labels(
     observed_until: date,
     config: LabelsConfig,
 ) -> pl.DataFrame:
-    """Among customers overdue at as_of: 1 if they pay the configured share of it in time."""
+    """Among customers overdue at as_of: 1 if they pay the configured share of it in time.
+
+    The population is the propensity model's (`models.scoring.something_overdue`):
+    customers with an invoice past due and unsettled at as_of (`features.ledger.overdue_on`).
+    """
     rule = config.propensity_to_pay
-    tolerance = config.settle_tolerance
-    invoices = settlement_dates(tables["invoices"], tables["payments"], tolerance)
+    invoices = settlement_dates(tables["invoices"], tables["payments"])
     snapshots = _snapshots(tables["customers"], as_of, observed_until, rule.horizon_days)
-    overdue = snapshots.join(invoices, on="customer_id").filter(
-        (pl.col("due_at") < pl.col("as_of"))
-        & (pl.col("settled_at").is_null() | (pl.col("settled_at") > pl.col("as_of")))
-    )
+    overdue = snapshots.join(invoices, on="customer_id").filter(overdue_on(pl.col("as_of")))
     paid = (
         overdue.select("customer_id", "as_of", "invoice_id")
         .join(_lazy(tables["payments"]).select("invoice_id", "paid_at", "amount"), on="invoice_id")
@@ -157,7 +132,6 @@ def propensity_labels(
     return (
         per_invoice.group_by("customer_id", "as_of")
         .agg(pl.col("owed").sum(), pl.col("paid_after").sum())
-        .filter(pl.col("owed") > tolerance)
         .select(
             "customer_id",
             "as_of",

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from regua.config.gate import GateConfig, load_gate
+
 log = logging.getLogger(__name__)
 
 CHALLENGER = "challenger"
@@ -28,6 +30,12 @@ class PromotionGate:
 
     auc_tolerance: float = 0.005
     max_ece: float = 0.03
+
+    @classmethod
+    def from_config(cls, config: GateConfig | None = None) -> PromotionGate:
+        """The gate of the installation's config/gate.yaml (or of the config given)."""
+        config = config or load_gate()
+        return cls(auc_tolerance=config.auc_tolerance, max_ece=config.max_ece)
 
 
 @dataclass(frozen=True)

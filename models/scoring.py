@@ -15,9 +15,27 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from models.gbm import MonotoneGBMClassifier
-from models.registry import CHAMPION
-from models.train import SCORE_DECIMALS, ModelKind, feature_matrix
+from regua.models.gbm import MonotoneGBMClassifier
+from regua.models.legacy import legacy_module_paths
+from regua.models.registry import CHAMPION
+from regua.models.train import SCORE_DECIMALS, ModelKind, feature_matrix
+
+
+def something_overdue() -> pl.Expr:
+    """Over a feature table: the customer has an invoice past due and unsettled at as_of.
+
+    The propensity model's population, when it is trained (`models.labels.
+    propensity_labels` draws the same customers from the ledger with
+    `features.ledger.overdue_on`), scored and monitored.
+    """
+    return (pl.col("overdue_balance") > 0).fill_null(False)
+
+
+def scoring_population(feature_table: pl.DataFrame, kind: ModelKind) -> pl.DataFrame:
+    """The rows a model scores: everyone for delinquency, `something_overdue` for propensity."""
+    if kind == "delinquency":
+        return feature_table
+    return feature_table.filter(something_overdue())
 
 
 class NoChampionError(RuntimeError):
@@ -35,7 +53,13 @@ class Champion:
 
 
 def load_champion(kind: ModelKind, tracking_uri: str | None = None) -> Champion:
-    """The model holding the `champion` alias of registered model `kind`."""
+    """The model holding the `champion` alias of registered model `kind`.
+
+    >>> import regua
+    >>> champion = regua.load_champion("delinquency")  # MLflow from the settings
+    >>> champion.version, champion.run_id
+    >>> champion.model.predict_proba(matrix)[:, 1]
+    """
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient()
@@ -45,8 +69,10 @@ def load_champion(kind: ModelKind, tracking_uri: str | None = None) -> Champion:
         raise NoChampionError(
             f"no champion for model {kind!r} in {mlflow.get_tracking_uri()}: run `regua train`"
         ) from exc
-    # skops format: the trusted types were recorded with the model (models.tracking)
-    model = mlflow.sklearn.load_model(f"models:/{kind}@{CHAMPION}")
+    # skops format: the trusted types were recorded with the model (models.tracking); a
+    # model registered before the `regua.` namespace names its class by the old path.
+    with legacy_module_paths():
+        model = mlflow.sklearn.load_model(f"models:/{kind}@{CHAMPION}")
     return Champion(kind, str(version.version), version.run_id, model)
 
 
@@ -55,12 +81,21 @@ def score(
     delinquency: MonotoneGBMClassifier,
     propensity: MonotoneGBMClassifier | None = None,
 ) -> pl.DataFrame:
-    """customer_id, as_of, pd and propensity (null where nothing is overdue) per row."""
+    """customer_id, as_of, pd and propensity (null where nothing is overdue) per row.
+
+    >>> import regua
+    >>> table = regua.build_features("data/store", date(2026, 9, 30))
+    >>> scores = regua.score(
+    ...     table,
+    ...     regua.load_champion("delinquency").model,
+    ...     regua.load_champion("propensity_to_pay").model,
+    ... )
+    """
     matrix = feature_matrix(feature_table)
     out = feature_table.select("customer_id", "as_of").with_columns(
         pl.Series("pd", delinquency.predict_proba(matrix)[:, 1])
     )
-    overdue = (feature_table["overdue_balance"] > 0).fill_null(False)
+    overdue = feature_table.select(something_overdue()).to_series()
     propensity_values = pl.Series("propensity", [None] * feature_table.height, pl.Float64)
     if propensity is not None and overdue.any():
         rows = overdue.arg_true()

@@ -20,12 +20,13 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from features.catalog import CATALOG, CATALOG_VERSION
-from models.drift import DriftReport
-from models.fairness import fairness_table
-from models.registry import PromotionDecision, PromotionGate, promote
-from models.report import render_html, write_figures
-from models.train import TrainingResult
+from regua.features.catalog import CATALOG, CATALOG_VERSION
+from regua.models.drift import DriftReport
+from regua.models.fairness import fairness_table
+from regua.models.registry import PromotionDecision, PromotionGate, promote
+from regua.models.report import model_charts, render_html
+from regua.models.train import TrainingResult
+from regua.render.charts import save_pngs
 from regua.settings import get_settings
 
 EXPERIMENT = "regua"
@@ -35,7 +36,7 @@ TRUSTED_TYPES = [
     "collections.OrderedDict",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
-    "models.gbm.MonotoneGBMClassifier",
+    "regua.models.gbm.MonotoneGBMClassifier",
     "sklearn.calibration._CalibratedClassifier",
 ]
 """Types skops may load back from our model file (MLflow serialises sklearn with skops)."""
@@ -84,8 +85,13 @@ def log_training(
         mlflow.start_run(run_name=f"{spec.kind}-{result.test_dates[-1]}") as run,
     ):
         folder = Path(tmp)
-        params = {k: v for k, v in dataclasses.asdict(spec).items() if k != "labels"}
+        params = {
+            f.name: getattr(spec, f.name)
+            for f in dataclasses.fields(spec)
+            if f.name not in ("labels", "estimator")
+        }
         params["labels"] = json.dumps(spec.labels.model_dump(), sort_keys=True)
+        params |= result.model.get_params()  # hyperparameters and constraints as fitted
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics(result.metrics())
         mlflow.set_tags(
@@ -97,10 +103,11 @@ def log_training(
                 "test_snapshots": f"{result.test_dates[0]}..{result.test_dates[-1]}",
             }
         )
-        figures = write_figures(result, folder / "figures")
+        charts = model_charts(result)
+        save_pngs(charts, folder / "figures")
         mlflow.log_artifacts(str(folder / "figures"), artifact_path="figures")
         report = folder / "model_report.html"
-        report.write_text(render_html(result, figures, fairness), encoding="utf-8")
+        report.write_text(render_html(result, charts, fairness), encoding="utf-8")
         mlflow.log_artifact(str(report))
         mlflow.log_dict([f.to_dict() for f in CATALOG], "feature_catalog.json")
         mlflow.log_dict(
@@ -132,7 +139,10 @@ def log_training(
         )
         run_id = run.info.run_id
     decision = promote(
-        MlflowClient(), spec.kind, str(info.registered_model_version), gate or PromotionGate()
+        MlflowClient(),
+        spec.kind,
+        str(info.registered_model_version),
+        gate or PromotionGate.from_config(),
     )
     return run_id, decision
 

@@ -20,16 +20,17 @@ from typing import Literal
 import pandas as pd
 import polars as pl
 import polars.selectors as cs
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-import features
-from features.catalog import CATALOG, FEATURE_NAMES, GROUP_OF
-from models.fairness import check_no_protected_features
-from models.gbm import MonotoneGBMClassifier
-from models.labels import check_label_table, delinquency_labels, propensity_labels
-from models.metrics import Evaluation, calibration_table, evaluate, lift_table
-from models.scorecard import make_scorecard
+from regua import features
 from regua.config import LabelsConfig
+from regua.features.catalog import CATALOG, FEATURE_NAMES, GROUP_OF
+from regua.models.fairness import check_no_protected_features
+from regua.models.gbm import MonotoneGBMClassifier
+from regua.models.labels import check_label_table, delinquency_labels, propensity_labels
+from regua.models.metrics import Evaluation, calibration_table, evaluate, lift_table
+from regua.models.scorecard import make_scorecard
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +42,42 @@ Frame = pl.LazyFrame | pl.DataFrame
 
 @dataclass(frozen=True)
 class TrainingSpec:
-    """What to train: the model kind, how many month-end snapshots, how many held out."""
+    """What to train: the model kind, how many month-end snapshots, how many held out.
+
+    `estimator` is an unfitted `MonotoneGBMClassifier` holding the hyperparameters; each
+    training fits a clone of it. Unless it has its own `monotone`, the clone gets the
+    feature catalog's directions for `kind`. `random_state` seeds the whole run: the
+    clone (whatever seed the estimator carries), the scorecard and the samples, so one
+    number reproduces a training.
+
+    >>> spec = TrainingSpec(
+    ...     kind="delinquency",
+    ...     snapshots=12,
+    ...     estimator=MonotoneGBMClassifier(learning_rate=0.1, num_leaves=31),
+    ... )
+    """
 
     kind: ModelKind = "delinquency"
     snapshots: int = 18
     out_of_time: int = 2
     last_as_of: date | None = None
     labels: LabelsConfig = field(default_factory=LabelsConfig)
-    n_estimators: int = 2000
-    learning_rate: float = 0.05
-    num_leaves: int = 15
-    max_depth: int = 4
-    min_child_samples: int | None = None
-    colsample_bytree: float = 0.5
-    reg_lambda: float = 10.0
-    calibration: Literal["isotonic", "sigmoid"] | None = None
+    estimator: MonotoneGBMClassifier = field(default_factory=MonotoneGBMClassifier)
     random_state: int = 42
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.estimator, MonotoneGBMClassifier):
+            raise TypeError(
+                "TrainingSpec.estimator must be a MonotoneGBMClassifier (reasons and the "
+                f"monotonicity measure need it), got {type(self.estimator).__name__}"
+            )
+
+    def make_estimator(self) -> MonotoneGBMClassifier:
+        """An unfitted clone of `estimator`, with the catalog's constraints and the run's seed."""
+        model = clone(self.estimator).set_params(random_state=self.random_state)
+        if model.monotone is None:
+            model.set_params(monotone=monotone_directions(self.kind))
+        return model
 
     def horizon_days(self) -> int:
         """Days after as_of the label looks at."""
@@ -68,6 +89,11 @@ class TrainingSpec:
 def month_end(day: date) -> date:
     """The last day of `day`'s month."""
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def month_end_on_or_before(day: date) -> date:
+    """The latest month-end on or before `day`: `day` itself, or the previous month's end."""
+    return day if month_end(day) == day else day.replace(day=1) - timedelta(days=1)
 
 
 def month_ends(last: date, count: int) -> list[date]:
@@ -95,9 +121,7 @@ def snapshot_dates(tables: Mapping[str, Frame], spec: TrainingSpec) -> list[date
     """Month-end snapshots whose label horizon lies inside the observed history."""
     latest_labelled = observed_until(tables) - timedelta(days=spec.horizon_days())
     last = min(spec.last_as_of or latest_labelled, latest_labelled)
-    if month_end(last) > last:
-        last = last.replace(day=1) - timedelta(days=1)
-    return month_ends(last, spec.snapshots)
+    return month_ends(month_end_on_or_before(last), spec.snapshots)
 
 
 def training_dates(
@@ -170,6 +194,13 @@ def feature_matrix(frame: pl.DataFrame) -> pd.DataFrame:
     check_no_protected_features(FEATURE_NAMES)
     # Integers become floats: a null at scoring time must not break the model's schema.
     return frame.select(FEATURE_NAMES).with_columns(cs.integer().cast(pl.Float64)).to_pandas()
+
+
+def predict_scores(model: MonotoneGBMClassifier, feature_rows: pl.DataFrame) -> pl.Series:
+    """The model's probability of class 1 for each feature row, as `score` (empty for none)."""
+    if feature_rows.height == 0:
+        return pl.Series("score", [], pl.Float64)
+    return pl.Series("score", model.predict_proba(feature_matrix(feature_rows))[:, 1])
 
 
 def monotone_directions(kind: ModelKind) -> dict[str, int]:
@@ -252,7 +283,7 @@ def reference_sample(
     latest = train.filter(pl.col("as_of") == pl.col("as_of").max())
     rows = latest.sample(n=min(latest.height, REFERENCE_ROWS), seed=random_state)
     return rows.select(FEATURE_NAMES).with_columns(
-        pl.Series("score", model.predict_proba(feature_matrix(rows))[:, 1]).round(SCORE_DECIMALS)
+        predict_scores(model, rows).round(SCORE_DECIMALS)
     )
 
 
@@ -261,18 +292,7 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
     started = time.perf_counter()
     x_train, y_train = feature_matrix(train), train["label"].to_numpy()
     x_test, y_test = feature_matrix(test), test["label"].to_numpy()
-    model = MonotoneGBMClassifier(
-        monotone=monotone_directions(spec.kind),
-        n_estimators=spec.n_estimators,
-        learning_rate=spec.learning_rate,
-        num_leaves=spec.num_leaves,
-        max_depth=spec.max_depth,
-        min_child_samples=spec.min_child_samples,
-        colsample_bytree=spec.colsample_bytree,
-        reg_lambda=spec.reg_lambda,
-        calibration=spec.calibration,
-        random_state=spec.random_state,
-    ).fit(x_train, y_train, time=train["as_of"].to_numpy())
+    model = spec.make_estimator().fit(x_train, y_train, time=train["as_of"].to_numpy())
     numeric = [name for name in FEATURE_NAMES if not isinstance(train.schema[name], pl.Enum)]
     baseline = make_scorecard(random_state=spec.random_state).fit(x_train[numeric], y_train)
     proba = model.predict_proba(x_test)[:, 1]
@@ -343,7 +363,7 @@ def oracle_auc(
 
 def train(
     tables: Mapping[str, Frame],
-    spec: TrainingSpec,
+    spec: TrainingSpec | None = None,
     labels: pl.DataFrame | None = None,
     truth: pl.DataFrame | None = None,
     label_horizon_days: int | None = None,
@@ -351,9 +371,21 @@ def train(
 ) -> TrainingResult:
     """Dataset, out-of-time split, both models and their figures, in one call.
 
-    With your own `labels`, give `label_horizon_days` (how far after as_of they look) so
+    `spec` defaults to `TrainingSpec()`: the delinquency model on 18 month-ends. With
+    your own `labels`, give `label_horizon_days` (how far after as_of they look) so
     training snapshots whose label window reaches into the test period are left out.
+    The result is not logged anywhere: `regua train` (or `pipelines.train.train_models`)
+    logs it to MLflow and gates it into the registry.
+
+    >>> import regua
+    >>> from regua.contract import TABLES
+    >>> from regua.models.train import TrainingSpec
+    >>> store = regua.Store("data/store")
+    >>> tables = {name: store.scan(name) for name in TABLES}
+    >>> result = regua.train(tables, TrainingSpec(kind="delinquency", snapshots=12))
+    >>> result.evaluation.auc, result.baseline_evaluation.auc  # out of time
     """
+    spec = TrainingSpec() if spec is None else spec
     dataset = build_dataset(tables, spec, labels, feature_table)
     horizon = spec.horizon_days() if labels is None else (label_horizon_days or 0)
     if labels is not None and label_horizon_days is None:

@@ -1,24 +1,26 @@
 """The nightly flow: the day's exports in, the collection tools' files out.
 
-ingest (optional) → features at as_of, written as partitions of customers (cached on the
-store version) → champions loaded → each partition scored and decided (on a Dask cluster
-when one is given) → decisions merged in one canonical order → drift measured → outputs
-written atomically (and to SQL) → a summary artifact published.
+ingest (optional) → champions loaded → the day's inputs at as_of (`dunning.day.day_inputs`)
+written as partitions of customers (`dunning.partitions`, cached on the store version) →
+each partition scored and decided (`dunning.day.score_and_decide`, on a Dask cluster when
+one is given) → decisions merged in one canonical order → drift measured and its policy
+applied (`models.drift`) → outputs written atomically (and to SQL) → the night's summary
+(`dunning.summary.night_summary`) published as a table artifact.
 
-Tasks wire the pure functions of features/, models/ and dunning/ and do the I/O; the
-same functions serve `pipelines.score.score_day` and the notebooks. Nothing is written
-to out/<as_of>/ until every partition has succeeded, and that folder is swapped in whole,
-so a failed or killed run leaves the previous outputs as they were.
+This is the one wiring of a day: `regua nightly` and `regua score` run it, and so do the
+tests. The tasks here only read, write and call the packages' functions. Nothing is
+written to out/<as_of>/ until every partition has succeeded, and that folder is swapped
+in whole, so a failed or killed run leaves the previous outputs as they were.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
+import functools
 import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,36 +28,34 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments.runner import RunnerDeployment
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.schedules import Cron
 
-import features
-from dunning.actions import Decisions, DunningConfig, merge_decisions
-from features.build import build_with_open_invoices
-from features.catalog import FEATURE_NAMES
-from models.drift import DriftReport, drift_report
-from models.scoring import Champion, load_champion
-from models.tracking import load_reference, log_drift
-from pipelines.ingest import ingest_markdown, ingest_task
-from pipelines.retry import io_task
-from pipelines.score import (
-    MAX_STALE_DAYS,
-    DayOutputs,
-    check_as_of,
-    load_dunning_config,
-    provenance,
-    require_customers,
-    score_and_decide,
-    write_database,
-    write_outputs,
-)
 from regua.config.drift import DriftConfig, load_drift
 from regua.contract import TABLES
+from regua.dunning.actions import Decisions, DunningConfig, load_dunning_config, merge_decisions
+from regua.dunning.day import MAX_STALE_DAYS, day_inputs, score_and_decide
+from regua.dunning.partitions import (
+    CustomerRange,
+    cache_folder,
+    cache_key,
+    plan_ranges,
+    range_tables,
+)
+from regua.dunning.summary import night_summary
+from regua.features.catalog import FEATURE_NAMES
 from regua.ingest.ingest import IngestReport
+from regua.models.drift import DriftBreachError, DriftReport, drift_report, enforce_drift_policy
+from regua.models.scoring import Champion, load_champion
+from regua.models.tracking import load_reference, log_drift
+from regua.pipelines.checks import require_store
+from regua.pipelines.ingest import ingest_task
+from regua.pipelines.outputs import DayOutputs, provenance, write_database, write_outputs
+from regua.pipelines.retry import io_task
 from regua.progress import stage_bar
 from regua.settings import get_settings
 from regua.store import Store, write_parquet_atomic, write_text_atomic
@@ -63,44 +63,41 @@ from regua.store import Store, write_parquet_atomic, write_text_atomic
 log = logging.getLogger(__name__)
 
 NIGHTLY_TIMEZONE = "America/Sao_Paulo"
-CUSTOMER_TABLES = ("customers", "invoices", "payments", "contacts")
-"""Tables a partition reads only its own customers' rows of (macro is shared)."""
+SUMMARY_KEY = "nightly-summary"
+"""The key of the night's table artifact (one per run; the latest shows first)."""
 FEATURE_CACHE = Path("cache") / "features"
-"""Under the store root: features/<version>/<as_of>/<partitions>/part-NNNNN.parquet."""
+"""Under the store root: <version>/<as_of>/<partitions>/part-NNNNN.parquet and its
+open-invoices-NNNNN.parquet."""
 COMPLETE = "parts.txt"
-"""Written last into a partition folder: the names of its parts."""
-PARTITION_LAYOUT = "open-invoices"
-"""Part of the cache key: what a partition holds besides features (changing it rebuilds)."""
+"""Written last into a partition folder: the names of its files."""
 
 
 class PartitionError(RuntimeError):
     """One partition of customers could not be scored or decided: the night stops."""
 
 
-class DriftBreachError(RuntimeError):
-    """PSI crossed the breach threshold and config/drift.yaml says to fail."""
-
-
 @dataclass(frozen=True)
 class Partition:
-    """A contiguous range of customers (by id) and the files of their features and open
-    invoices at as_of."""
+    """A range of customers and the files of their features and open invoices at as_of."""
 
-    index: int
+    customers: CustomerRange
     path: Path
     open_invoices_path: Path
-    first_customer: str
-    last_customer: str
-    rows: int
+
+    @property
+    def index(self) -> int:
+        """The partition's number, from 0."""
+        return self.customers.index
 
 
 @dataclass
 class NightlySummary:
-    """What one night did: the figures of its artifact."""
+    """What one night did: its outputs, its drift, and the table of its artifact."""
 
     as_of: date
     outputs: DayOutputs
     drift: DriftReport | None
+    table: pl.DataFrame
     ingest: IngestReport | None = None
     seconds_by_stage: dict[str, float] = field(default_factory=dict)
     features_cached: bool = False
@@ -116,23 +113,33 @@ def _run_name() -> str:
     return f"nightly-{as_of}"
 
 
-def _partition_folder(store_root: Path, version: str, as_of: date, partitions: int) -> Path:
-    return store_root / FEATURE_CACHE / version / as_of.isoformat() / str(partitions)
-
-
 def _features_cache_key(_context: object, parameters: dict) -> str:
-    """The inputs that decide the feature partitions (the store version pins the data)."""
-    root = Path(parameters["store_root"]).resolve()
-    identity = f"{root}|{parameters['version']}|{parameters['as_of']}|{parameters['partitions']}"
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    return f"regua-features-{digest}-{features.CATALOG_VERSION}-{PARTITION_LAYOUT}"
+    return cache_key(
+        str(Path(parameters["store_root"]).resolve()),
+        parameters["version"],
+        parameters["as_of"],
+        parameters["partitions"],
+    )
 
 
-def cached_partitions_present(store_root: Path, version: str, as_of: date, partitions: int) -> bool:
-    """Whether the partition files a cached result points to are all still on disk."""
+def _partition_folder(store_root: Path, version: str, as_of: date, partitions: int) -> Path:
+    return cache_folder(store_root / FEATURE_CACHE, version, as_of, partitions)
+
+
+def _partitions_on_disk(store_root: Path, version: str, as_of: date, partitions: int) -> bool:
+    """Whether the partition files a cached result points to are all still there."""
     folder = _partition_folder(store_root, version, as_of, partitions)
     listing = folder / COMPLETE
     return listing.exists() and all((folder / n).exists() for n in listing.read_text().split())
+
+
+def _prune_feature_cache(store_root: Path, keep: str) -> None:
+    """Drop the cached partitions of store versions that no longer exist."""
+    cache = store_root / FEATURE_CACHE
+    versions = {p.name for p in (store_root / "versions").iterdir()} | {keep}
+    for folder in cache.glob("*") if cache.exists() else []:
+        if folder.name not in versions:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @io_task(
@@ -144,43 +151,27 @@ def cached_partitions_present(store_root: Path, version: str, as_of: date, parti
 def build_feature_partitions(
     store_root: Path, version: str, as_of: date, partitions: int, max_stale_days: int
 ) -> list[Partition]:
-    """Point-in-time features and open invoices at as_of, split by customer id into
-    `partitions` pairs of files."""
+    """The day's inputs at as_of, written as `partitions` ranges of customers."""
     store = Store(store_root, version=version)
     tables = {name: store.scan(name) for name in TABLES}
-    check_as_of(tables, as_of, store, max_stale_days)
-    table, open_invoices = build_with_open_invoices(tables, as_of)
-    table = table.sort("customer_id")
-    open_invoices = open_invoices.sort("customer_id", "invoice_id")
-    require_customers(table, as_of, store)
+    feature_table, open_invoices = day_inputs(
+        tables, as_of, max_stale_days, source=f"store {store_root}"
+    )
     _prune_feature_cache(store_root, keep=version)
     folder = _partition_folder(store_root, version, as_of, partitions)
-    count = min(partitions, table.height)
-    bounds = [round(i * table.height / count) for i in range(count + 1)]
-    out = []
-    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
-        rows = table.slice(start, end - start)
-        first, last = rows["customer_id"][0], rows["customer_id"][-1]
-        path = folder / f"part-{index:05d}.parquet"
-        open_path = folder / f"open-invoices-{index:05d}.parquet"
-        write_parquet_atomic(rows, path)
-        write_parquet_atomic(
-            open_invoices.filter(pl.col("customer_id").is_between(pl.lit(first), pl.lit(last))),
-            open_path,
+    written = []
+    for customers in plan_ranges(feature_table["customer_id"], partitions):
+        part = Partition(
+            customers,
+            folder / f"part-{customers.index:05d}.parquet",
+            folder / f"open-invoices-{customers.index:05d}.parquet",
         )
-        out.append(Partition(index, path, open_path, first, last, rows.height))
-    names = [p.name for part in out for p in (part.path, part.open_invoices_path)]
+        write_parquet_atomic(feature_table.filter(customers.contains()), part.path)
+        write_parquet_atomic(open_invoices.filter(customers.contains()), part.open_invoices_path)
+        written.append(part)
+    names = [p.name for part in written for p in (part.path, part.open_invoices_path)]
     write_text_atomic("\n".join(names), folder / COMPLETE)
-    return out
-
-
-def _prune_feature_cache(store_root: Path, keep: str) -> None:
-    """Drop cached features of store versions that no longer exist."""
-    cache = store_root / FEATURE_CACHE
-    versions = {p.name for p in (store_root / "versions").iterdir()} | {keep}
-    for folder in cache.glob("*") if cache.exists() else []:
-        if folder.name not in versions:
-            shutil.rmtree(folder, ignore_errors=True)
+    return written
 
 
 @io_task("load-champions", retries=3)
@@ -203,21 +194,21 @@ def decide_partition(
 ) -> Decisions:
     """Scores and decisions for one partition's customers."""
     try:
-        feature_table = pl.read_parquet(partition.path)
         store = Store(store_root, version=version)
-        in_range = pl.col("customer_id").is_between(
-            pl.lit(partition.first_customer), pl.lit(partition.last_customer)
+        tables = range_tables({name: store.scan(name) for name in TABLES}, partition.customers)
+        return score_and_decide(
+            pl.read_parquet(partition.path),
+            tables,
+            champions,
+            config,
+            as_of,
+            pl.read_parquet(partition.open_invoices_path),
         )
-        tables = {
-            name: store.scan(name).filter(in_range) if name in CUSTOMER_TABLES else store.scan(name)
-            for name in TABLES
-        }
-        open_invoices = pl.read_parquet(partition.open_invoices_path)
-        return score_and_decide(feature_table, tables, champions, config, as_of, open_invoices)
     except Exception as exc:
+        customers = partition.customers
         raise PartitionError(
-            f"partition {partition.index} (customers {partition.first_customer}.."
-            f"{partition.last_customer}, features {partition.path}) failed: {exc}. Nothing "
+            f"partition {partition.index} (customers {customers.first_customer}.."
+            f"{customers.last_customer}, features {partition.path}) failed: {exc}. Nothing "
             "was written; if the features file is damaged, re-run with --refresh-features"
         ) from exc
 
@@ -246,15 +237,7 @@ def drift_task(
     current = pl.concat([pl.read_parquet(p.path) for p in partitions]).join(
         segments.select("customer_id", "pd", "propensity"), on="customer_id"
     )
-    report = drift_report(
-        current,
-        references,
-        FEATURE_NAMES,
-        warn_above=config.warn_above,
-        breach_above=config.breach_above,
-        bins=config.bins,
-        sample_rows=config.sample_rows,
-    )
+    report = drift_report(current, references, FEATURE_NAMES, config)
     log_drift(report, as_of.isoformat(), {c.kind: c.version for c in champions}, tracking_uri)
     if report.breached:
         get_run_logger().warning("drift at %s: %s", as_of, report.breach_text())
@@ -273,58 +256,51 @@ def write_database_task(decisions: Decisions, db_url: str, as_of: date) -> None:
     write_database(decisions, db_url, as_of)
 
 
-def summary_markdown(summary: NightlySummary, decisions: Decisions) -> str:
-    """The run's artifact: what was read, scored, decided and written, and the drift."""
-    lines = [f"# Nightly {summary.as_of}", ""]
-    if summary.ingest is not None:
-        lines += ["## Exports", "", *ingest_markdown(summary.ingest).splitlines()[2:], ""]
-    manifest = summary.outputs.manifest
-    lines += [
-        "## Decisions",
-        "",
-        f"Customers scored: **{decisions.segments.height:,}**; actions: "
-        f"{decisions.actions.height:,} {manifest['actions_by_status']}; outputs in "
-        f"`{summary.outputs.folder}`.",
-        "",
-        "| segment | customers |",
-        "| --- | ---: |",
-    ]
-    by_segment = decisions.segments.group_by("segment").len().sort("segment")
-    lines += [f"| {segment} | {n:,} |" for segment, n in by_segment.iter_rows()]
-    workload = (
-        decisions.actions.filter(pl.col("status") == "scheduled")
-        .with_columns(pl.col("scheduled_for").dt.date().alias("day"))
-        .pivot(on="channel", index="day", values="customer_id", aggregate_function="len")
-        .sort("day")
-        .fill_null(0)
+def publish_summary(table: pl.DataFrame, as_of: date, *, stopped: bool = False) -> None:
+    """The night's summary as the run's table artifact `nightly-summary`."""
+    state = "stopped before its outputs" if stopped else "done"
+    create_table_artifact(
+        table.to_dicts(), key=SUMMARY_KEY, description=f"regua nightly {as_of}: {state}"
     )
-    channels = [c for c in workload.columns if c != "day"]
-    lines += ["", "Scheduled actions per channel and day:", ""]
-    lines += ["| day | " + " | ".join(channels) + " |", "| --- |" + " ---: |" * len(channels)]
-    lines += [
-        f"| {row[0]} | " + " | ".join(f"{v:,}" for v in row[1:]) + " |"
-        for row in workload.iter_rows()
-    ]
-    lines += ["", "## Models", "", "| model | version | run |", "| --- | --- | --- |"]
-    for kind, model in sorted(manifest["models"].items()):
-        lines.append(f"| {kind} | {model['version']} | {model['run_id']} |")
-    lines += ["", "## Drift (PSI against the training sample)", ""]
-    if summary.drift is None:
-        lines.append("Not measured: the champions carry no training sample (retrain them).")
-    else:
-        lines.append(summary.drift.markdown())
-    if summary.seconds_by_stage:
-        cached = "reused from the cache" if summary.features_cached else "built"
-        lines += ["", f"## Time (features {cached})", "", "| stage | seconds |", "| --- | ---: |"]
-        lines += [f"| {k} | {v:.1f} |" for k, v in summary.seconds_by_stage.items()]
-    return "\n".join(lines) + "\n"
+
+
+def _feature_partitions(
+    store: Path, version: str, as_of: date, partitions: int, max_stale_days: int, refresh: bool
+) -> tuple[list[Partition], bool]:
+    """The day's partitions (from the cache when its files are still there), and whether
+    they came from the cache."""
+    present = _partitions_on_disk(store, version, as_of, partitions)
+    build = build_feature_partitions.with_options(refresh_cache=refresh or not present)
+    built = build(store, version, as_of, partitions, max_stale_days, return_state=True)
+    return built.result(), built.is_completed() and built.name == "Cached"
+
+
+def _decide_partitions(
+    parts: list[Partition],
+    store: Path,
+    version: str,
+    champions: tuple[Champion, Champion],
+    config: DunningConfig,
+    as_of: date,
+    advance: Callable[[], None],
+) -> Decisions:
+    """Every partition decided as its own task (in parallel on Dask), merged in one order."""
+    futures = {
+        decide_partition.submit(part, store, version, champions, config, as_of): part.index
+        for part in parts
+    }
+    decided: dict[int, Decisions] = {}
+    for future in as_completed(list(futures)):
+        decided[futures[future]] = future.result()
+        advance()
+    return merge_decisions([decided[i] for i in sorted(decided)])
 
 
 @flow(name="nightly", flow_run_name=_run_name, log_prints=False)
 def nightly_flow(
     as_of: date | None = None,
-    store: Path = Path("data/store"),
-    out: Path = Path("data/out"),
+    store: Path | None = None,
+    out: Path | None = None,
     raw: Path | None = None,
     db_url: str | None = None,
     partitions: int = 1,
@@ -340,65 +316,48 @@ def nightly_flow(
     """
     as_of = as_of or default_as_of()
     settings = get_settings()
+    store = store or settings.store_dir
+    out = out or settings.out_dir
     uri = tracking_uri or settings.mlflow_tracking_uri
     folder = config_dir or settings.config_dir
     config = load_dunning_config(folder)
     drift_config = load_drift(folder / "drift.yaml")
     clock = _Clock()
     with stage_bar(partitions + 4, f"nightly {as_of}") as advance:
-        report = None
-        if raw is not None:
-            report = ingest_task(raw, store)
+        report = ingest_task(raw, store) if raw is not None else None
         advance()
         clock.lap("ingest")
-        version = Store(store).version
-        if version is None:
-            raise ValueError(f"store {store} is empty: run `regua ingest` first")
+        version = require_store(store).version
         champions = load_champions(uri)
         clock.lap("champions")
-        present = cached_partitions_present(store, version, as_of, partitions)
-        build = build_feature_partitions.with_options(refresh_cache=refresh_features or not present)
-        built = build(store, version, as_of, partitions, max_stale_days, return_state=True)
-        parts = built.result()
-        features_cached = built.is_completed() and built.name == "Cached"
+        parts, cached = _feature_partitions(
+            store, version, as_of, partitions, max_stale_days, refresh_features
+        )
         advance()
         clock.lap("features")
-        futures = {
-            decide_partition.submit(part, store, version, champions, config, as_of): part.index
-            for part in parts
-        }
-        decided: dict[int, Decisions] = {}
-        for future in as_completed(list(futures)):
-            decided[futures[future]] = future.result()
-            advance()
-        decisions = merge_decisions([decided[i] for i in sorted(decided)])
+        decisions = _decide_partitions(parts, store, version, champions, config, as_of, advance)
         clock.lap("score + decide")
         drift = drift_task(parts, decisions.segments, champions, drift_config, uri, as_of)
         advance()
         clock.lap("drift")
-        if drift is not None and drift.breached and drift_config.on_breach == "fail":
-            create_markdown_artifact(
-                f"# Nightly {as_of}: stopped by drift\n\n{drift.markdown()}\n",
-                key="nightly-summary",
-                description=f"regua nightly {as_of}: stopped",
-            )
-            raise DriftBreachError(
-                f"drift at {as_of}: {drift.breach_text()} (config/drift.yaml on_breach: fail); "
-                "outputs not written"
-            )
+        summarise = functools.partial(
+            night_summary, decisions, as_of, champions, drift=drift, ingest=report,
+            features_cached=cached,
+        )  # fmt: skip
+        try:
+            enforce_drift_policy(drift, as_of)
+        except DriftBreachError:
+            publish_summary(summarise(seconds_by_stage=clock.laps), as_of, stopped=True)
+            raise
         about = provenance(Store(store, version=version), champions, folder)
         outputs = write_outputs_task(decisions, out, as_of, about)
         if db_url:
             write_database_task(decisions, db_url, as_of)
         advance()
         clock.lap("write")
-    summary = NightlySummary(as_of, outputs, drift, report, clock.laps, features_cached)
-    create_markdown_artifact(
-        summary_markdown(summary, decisions),
-        key="nightly-summary",
-        description=f"regua nightly {as_of}",
-    )
-    return summary
+    table = summarise(outputs=str(outputs.folder), seconds_by_stage=clock.laps)
+    publish_summary(table, as_of)
+    return NightlySummary(as_of, outputs, drift, table, report, clock.laps, cached)
 
 
 class _Clock:

@@ -14,13 +14,14 @@ from pathlib import Path
 import polars as pl
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 
-import features
-from models.registry import PromotionDecision, PromotionGate
-from models.tracking import log_training
-from models.train import ModelKind, TrainingResult, TrainingSpec, train, training_dates
-from pipelines.retry import io_task
+from regua import features
 from regua.contract import TABLES
+from regua.models.registry import PromotionDecision, PromotionGate
+from regua.models.tracking import log_training
+from regua.models.train import ModelKind, TrainingResult, TrainingSpec, train, training_dates
+from regua.pipelines.retry import io_task
 from regua.progress import stage_bar
 from regua.settings import get_settings
 from regua.store import Store
@@ -114,9 +115,14 @@ def train_task(store: Path, kinds: tuple[ModelKind, ...], **options: object) -> 
     return train_models(store, kinds, **options)  # type: ignore[arg-type]
 
 
-@flow(name="train", flow_run_name="train-{store.name}")
+def _run_name() -> str:
+    store = flow_run.parameters.get("store") or get_settings().store_dir
+    return f"train-{Path(store).name}"
+
+
+@flow(name="train", flow_run_name=_run_name)
 def train_flow(
-    store: Path = Path("data/store"),
+    store: Path | None = None,
     kinds: tuple[ModelKind, ...] = ("delinquency", "propensity_to_pay"),
     last_as_of: date | None = None,
     snapshots: int = 18,
@@ -128,7 +134,7 @@ def train_flow(
 ) -> list[TrainedModel]:
     """Train, log and gate the models on the store; publish their figures as an artifact."""
     trained = train_task(
-        store,
+        store or get_settings().store_dir,
         kinds,
         last_as_of=last_as_of,
         snapshots=snapshots,

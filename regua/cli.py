@@ -1,13 +1,23 @@
-"""The `regua` command line: thin wrappers over the same functions notebooks and flows call."""
+"""The `regua` command line: thin wrappers over the same functions notebooks and flows call.
+
+Every default comes from `regua.settings` (validated at start-up, before any command).
+A user error, whether found by the pre-flight checks (`regua.pipelines.checks`) before any
+Prefect server starts or raised inside a flow, ends the command with one line on stderr
+and exit code 2; a bug keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from regua.settings import Settings
 
 app = typer.Typer(
     name="regua",
@@ -17,17 +27,82 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+RUN_FAILURE = (
+    "Encountered exception during execution",
+    "Finished in state Failed",
+    "Finished in state Crashed",
+)
+"""How Prefect starts its log of a failed run (the message the CLI replaces with one line)."""
+
+
+class _PrefectOnTheTerminal(logging.Filter):
+    """Keeps Prefect's messages below `level`, and its report of a failed run with the
+    traceback, off the terminal; its own API handler still sends them to the Prefect UI."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "prefect" and not record.name.startswith("prefect."):
+            return True
+        if record.name.startswith(("prefect.flow_runs", "prefect.task_runs")) and str(
+            record.msg
+        ).startswith(RUN_FAILURE):
+            return False
+        return record.levelno >= self.level
+
+
+def _configure_logging(verbose: bool, prefect_level: int) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_PrefectOnTheTerminal(prefect_level))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+    for noisy in ("great_expectations", "mlflow", "alembic", "httpx", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(error: BaseException, code: int = 2, prefix: str = "error") -> NoReturn:
+    """Print `error` as one line on stderr and leave with `code`."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    typer.echo(f"{prefix}: {text or type(error).__name__}", err=True)
+    raise typer.Exit(code) from error
+
+
+@contextmanager
+def _one_line(*kinds: type[BaseException]) -> Iterator[None]:
+    """A `CheckError`, or an error of one of `kinds`, ends the command with one line, exit 2."""
+    from regua.pipelines.checks import CheckError
+
+    try:
+        yield
+    except (CheckError, *kinds) as exc:
+        _fail(exc)
+
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("great_expectations", "prefect", "mlflow", "alembic", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Configure logging and validate the settings before any command runs."""
+    serving = ctx.invoked_subcommand == "serve"
+    _configure_logging(verbose, logging.INFO if verbose or serving else logging.WARNING)
+    from regua.settings import SettingsError, get_settings, unknown_variables
+
+    for name in unknown_variables():
+        typer.echo(f"warning: {name} is not a regua setting; ignored", err=True)
+    try:
+        get_settings()
+    except SettingsError as exc:
+        _fail(exc)
+
+
+def _settings() -> Settings:
+    """The settings the callback validated (cached)."""
+    from regua.settings import get_settings
+
+    return get_settings()
 
 
 @app.command()
@@ -35,7 +110,9 @@ def simulate(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 10_000,
     months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 24,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
-    out: Annotated[Path, typer.Option(help="Folder for the exports.")] = Path("data/raw"),
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the exports; default: the raw_dir setting.")
+    ] = None,
     fmt: Annotated[
         Literal["parquet", "csv"], typer.Option("--format", help="File format.")
     ] = "parquet",
@@ -52,27 +129,38 @@ def simulate(
     ] = 0.0,
 ) -> None:
     """Write a realistic simulated Brazilian portfolio (and its ground truth) to OUT."""
+    from regua.pipelines.checks import parse_day, require_writable_folder
+
+    folder = out or _settings().raw_dir
+    with _one_line():
+        last_day = parse_day(end, "--end")
+        require_writable_folder(folder, "output folder")
     from regua.simulate import SimulationConfig, simulate_portfolio
 
     config = SimulationConfig(
-        customers=customers,
-        months=months,
-        seed=seed,
-        end=date.fromisoformat(end),
-        error_rate=error_rate,
+        customers=customers, months=months, seed=seed, end=last_day, error_rate=error_rate
     )
-    summary = simulate_portfolio(config, out, fmt=fmt, locale=locale)
+    summary = simulate_portfolio(config, folder, fmt=fmt, locale=locale)
     typer.echo(summary.to_text())
 
 
-StoreDir = Annotated[Path, typer.Option(help="Canonical store folder.")]
-OutDir = Annotated[Path, typer.Option(help="Outputs folder; writes OUT/<as_of>/.")]
+StoreDir = Annotated[
+    Path | None, typer.Option(help="Canonical store folder; default: the store_dir setting.")
+]
+OutDir = Annotated[
+    Path | None,
+    typer.Option(help="Outputs folder, written as OUT/<as_of>/; default: the out_dir setting."),
+]
+RawDir = Annotated[
+    Path | None,
+    typer.Option(help="Folder of the day's exports; default: the raw_dir setting."),
+]
 
 
 @app.command()
 def ingest(
-    raw: Annotated[Path, typer.Option(help="Folder with the day's exports.")] = Path("data/raw"),
-    store: StoreDir = Path("data/store"),
+    raw: RawDir = None,
+    store: StoreDir = None,
     encoding: Annotated[
         Literal["auto", "utf-8", "latin-1"], typer.Option(help="CSV encoding.")
     ] = "auto",
@@ -80,27 +168,36 @@ def ingest(
     decimal: Annotated[str, typer.Option(help="Decimal mark in CSV, or 'auto'.")] = "auto",
     max_reject_share: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Stop when a file rejects more than this share."),
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Stop when a file rejects more than this share; default: the "
+            "max_reject_share setting.",
+        ),
     ] = None,
     docs: Annotated[bool, typer.Option(help="Build Great Expectations Data Docs.")] = True,
 ) -> None:
     """Validate the exports in RAW and add them to the store; rejects keep their reasons."""
-    from regua.ingest import Dialect, IngestError, ingest_exports
-    from regua.settings import get_settings
+    from regua.pipelines.checks import CheckError, require_raw_folder, require_store_target
 
-    settings = get_settings()
+    settings = _settings()
+    raw, store = raw or settings.raw_dir, store or settings.store_dir
+    with _one_line():
+        if {encoding, separator, decimal} != {"auto"} and "auto" in (encoding, separator, decimal):
+            raise CheckError("give --encoding, --separator and --decimal together, or none")
+        require_raw_folder(raw)
+        require_store_target(store)
+    from regua.ingest import Dialect, IngestError, ingest_exports
+
     if max_reject_share is not None:
         settings = settings.model_copy(update={"max_reject_share": max_reject_share})
     dialect = None
     if "auto" not in (encoding, separator, decimal):
         dialect = Dialect(encoding=encoding, separator=separator, decimal=decimal)  # type: ignore[arg-type]
-    elif {encoding, separator, decimal} != {"auto"}:
-        raise typer.BadParameter("give --encoding, --separator and --decimal together, or none")
     try:
         report = ingest_exports(raw, store, settings=settings, dialect=dialect, build_docs=docs)
     except IngestError as exc:
-        typer.echo(f"ingest failed, store unchanged: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+        _fail(exc, prefix="ingest failed, store unchanged")
     typer.echo(report.to_text())
 
 
@@ -114,7 +211,7 @@ def contract() -> None:
 
 @app.command()
 def train(
-    store: StoreDir = Path("data/store"),
+    store: StoreDir = None,
     kind: Annotated[
         Literal["delinquency", "propensity_to_pay", "both"], typer.Option(help="Model(s).")
     ] = "both",
@@ -131,18 +228,37 @@ def train(
     ] = None,
 ) -> None:
     """Train the models on the store, log them to MLflow and apply the champion gate."""
-    from pipelines.train import train_flow
+    from regua.pipelines import checks
+
+    settings = _settings()
+    store = store or settings.store_dir
+    with _one_line():
+        last_as_of = checks.parse_day(as_of) if as_of else None
+        opened = checks.require_store(store)
+        if labels is not None:
+            checks.require_labels_file(labels)
+        if truth is not None:
+            checks.require_table_file(truth, "truth file", suffixes=(".parquet",))
+        checks.require_tracking_folder(settings.mlflow_tracking_uri)
+        checks.require_config(settings.config_dir)
+        if last_as_of is not None:
+            checks.require_as_of_in_history(opened, last_as_of)
+    from mlflow.exceptions import MlflowException
+
+    from regua.pipelines.train import train_flow
 
     kinds = ("delinquency", "propensity_to_pay") if kind == "both" else (kind,)
-    trained = train_flow(
-        store,
-        kinds,  # type: ignore[arg-type]
-        last_as_of=_as_of(as_of),
-        snapshots=snapshots,
-        out_of_time=out_of_time,
-        labels=labels,
-        truth=truth,
-    )
+    with _one_line(ValueError, MlflowException):
+        trained = train_flow(
+            store,
+            kinds,  # type: ignore[arg-type]
+            last_as_of=last_as_of,
+            snapshots=snapshots,
+            out_of_time=out_of_time,
+            labels=labels,
+            truth=truth,
+            tracking_uri=settings.mlflow_tracking_uri,
+        )
     for item in trained:
         figures = item.result.evaluation
         baseline = item.result.baseline_evaluation
@@ -156,34 +272,55 @@ def train(
         )
 
 
-def _as_of(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
+def _check_scoring(
+    *,
+    store: Path,
+    out: Path,
+    as_of: str | None,
+    raw: Path | None = None,
+    db_url: str | None = None,
+    raw_may_be_empty: bool = False,
+) -> None:
+    """Pre-flight of the commands that score: data, date, output folder, config, champions."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    with _one_line():
+        day = checks.parse_day(as_of) if as_of is not None else None
+        if raw is not None:
+            checks.require_raw_folder(raw, may_be_empty=raw_may_be_empty)
+        opened = checks.require_store(store)
+        checks.require_writable_folder(out, "outputs folder")
+        if db_url:
+            checks.require_database_url(db_url)
+        checks.require_config(settings.config_dir)
+        if day is not None and raw is None:  # the night's exports may extend the history
+            checks.require_as_of_in_history(opened, day)
+        checks.require_champions(settings.mlflow_tracking_uri)
 
 
-def _run_nightly(**parameters: object) -> None:
-    """Run the nightly flow; a missing model, bad config or missing data exits 2."""
+def _run_nightly(as_of: str | None, **parameters: object) -> None:
+    """Run the nightly flow; a user error inside it ends with one line and exit 2."""
     from mlflow.exceptions import MlflowException
 
-    from models.scoring import NoChampionError
-    from pipelines.nightly import DriftBreachError, PartitionError, run_nightly
     from regua.config import ConfigError
     from regua.ingest.errors import IngestError
+    from regua.models.drift import DriftBreachError
+    from regua.models.scoring import NoChampionError
+    from regua.pipelines.checks import parse_day
+    from regua.pipelines.nightly import PartitionError, run_nightly
 
     try:
-        summary = run_nightly(**parameters)
-    except (
-        NoChampionError, ConfigError, IngestError, DriftBreachError, MlflowException, ValueError
-    ) as exc:  # fmt: skip
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        with _one_line(
+            NoChampionError, ConfigError, IngestError, DriftBreachError, MlflowException, ValueError
+        ):
+            summary = run_nightly(
+                as_of=parse_day(as_of) if as_of else None,
+                tracking_uri=_settings().mlflow_tracking_uri,
+                **parameters,
+            )
     except PartitionError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        _fail(exc, code=1)
     manifest = summary.outputs.manifest
     typer.echo(
         f"{summary.as_of}: {manifest['rows']['segments.parquet']:,} customers segmented, "
@@ -205,8 +342,8 @@ def _run_nightly(**parameters: object) -> None:
 DaskAddress = Annotated[
     str | None,
     typer.Option(
-        envvar="REGUA_DASK_ADDRESS",
-        help="Run the scoring partitions on this Dask scheduler (tcp://host:8786).",
+        help="Run the scoring partitions on this Dask scheduler (tcp://host:8786); default: "
+        "the dask_address setting."
     ),
 ]
 Partitions = Annotated[
@@ -222,46 +359,52 @@ DbUrl = Annotated[
 
 @app.command()
 def nightly(
-    raw: Annotated[Path, typer.Option(help="Folder of the day's exports.")] = Path("data/raw"),
-    store: StoreDir = Path("data/store"),
+    raw: RawDir = None,
+    store: StoreDir = None,
     as_of: Annotated[
         str | None, typer.Option(help="Day to decide for (YYYY-MM-DD); default: yesterday.")
     ] = None,
-    out: OutDir = Path("data/out"),
+    out: OutDir = None,
     db_url: DbUrl = None,
     partitions: Partitions = 1,
     dask_address: DaskAddress = None,
     refresh_features: RefreshFeatures = False,
 ) -> None:
     """Run the nightly flow once: ingest RAW, score, decide and write OUT/<as_of>/."""
+    settings = _settings()
+    raw, store, out = raw or settings.raw_dir, store or settings.store_dir, out or settings.out_dir
+    _check_scoring(store=store, out=out, as_of=as_of, raw=raw, db_url=db_url)
     _run_nightly(
-        as_of=_as_of(as_of), raw=raw, store=store, out=out, db_url=db_url,
-        partitions=partitions, dask_address=dask_address, refresh_features=refresh_features,
+        as_of, raw=raw, store=store, out=out, db_url=db_url, partitions=partitions,
+        dask_address=dask_address or settings.dask_address, refresh_features=refresh_features,
     )  # fmt: skip
 
 
 @app.command()
 def score(
     as_of: Annotated[str, typer.Option(help="Day to decide for (YYYY-MM-DD).")],
-    store: StoreDir = Path("data/store"),
-    out: OutDir = Path("data/out"),
+    store: StoreDir = None,
+    out: OutDir = None,
     db_url: DbUrl = None,
     partitions: Partitions = 1,
     dask_address: DaskAddress = None,
     refresh_features: RefreshFeatures = False,
 ) -> None:
     """The nightly flow from the features on, on what the store already holds."""
+    settings = _settings()
+    store, out = store or settings.store_dir, out or settings.out_dir
+    _check_scoring(store=store, out=out, as_of=as_of, db_url=db_url)
     _run_nightly(
-        as_of=_as_of(as_of), store=store, out=out, db_url=db_url, partitions=partitions,
-        dask_address=dask_address, refresh_features=refresh_features,
+        as_of, store=store, out=out, db_url=db_url, partitions=partitions,
+        dask_address=dask_address or settings.dask_address, refresh_features=refresh_features,
     )  # fmt: skip
 
 
 @app.command()
 def serve(
-    raw: Annotated[Path, typer.Option(help="Folder of the day's exports.")] = Path("data/raw"),
-    store: StoreDir = Path("data/store"),
-    out: Annotated[Path, typer.Option(help="Outputs folder.")] = Path("data/out"),
+    raw: RawDir = None,
+    store: StoreDir = None,
+    out: OutDir = None,
     cron: Annotated[str, typer.Option(help="When to run (cron).")] = "0 2 * * *",
     timezone: Annotated[str, typer.Option(help="Time zone of the cron.")] = "America/Sao_Paulo",
     db_url: DbUrl = None,
@@ -269,13 +412,20 @@ def serve(
     dask_address: DaskAddress = None,
 ) -> None:
     """Serve the nightly flow on a schedule (Prefect); each run decides for yesterday."""
+    from regua.pipelines.checks import require_schedule
+
+    settings = _settings()
+    raw, store, out = raw or settings.raw_dir, store or settings.store_dir, out or settings.out_dir
+    with _one_line():
+        require_schedule(cron, timezone)
+    _check_scoring(store=store, out=out, as_of=None, raw=raw, db_url=db_url, raw_may_be_empty=True)
     from prefect import serve as prefect_serve
 
-    from pipelines.nightly import nightly_deployment
+    from regua.pipelines.nightly import nightly_deployment
 
     deployment = nightly_deployment(
         cron=cron, timezone=timezone, raw=raw, store=store, out=out, db_url=db_url,
-        partitions=partitions, dask_address=dask_address,
+        partitions=partitions, dask_address=dask_address or settings.dask_address,
     )  # fmt: skip
     typer.echo(f"serving {deployment.name}: {cron} ({timezone}); Ctrl+C stops")
     prefect_serve(deployment)
@@ -288,20 +438,23 @@ def features(
         typer.Option("--as-of", help="As-of date (YYYY-MM-DD); repeat it for several snapshots."),
     ],
     out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
-    store: StoreDir = Path("data/store"),
+    store: StoreDir = None,
 ) -> None:
     """Build the point-in-time feature table at each AS_OF from the store and write it to OUT."""
     import time
 
-    from features import build
+    from regua.pipelines import checks
+
+    store = store or _settings().store_dir
+    with _one_line():
+        dates = [checks.parse_day(day) for day in as_of]
+        checks.require_writable_file(out, "--out", (".parquet", ".csv"))
+        opened = checks.require_store(store)
+        for day in dates:
+            checks.require_as_of_in_history(opened, day)
+    from regua.features import build
     from regua.store import write_frame_atomic
 
-    try:
-        dates = [date.fromisoformat(d) for d in as_of]
-    except ValueError as exc:
-        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
-    if out.suffix not in (".parquet", ".csv"):
-        raise typer.BadParameter("--out must end in .parquet or .csv")
     started = time.perf_counter()
     table = build(store, dates)
     write_frame_atomic(table, out)
@@ -314,7 +467,7 @@ def features(
 @app.command("features-doc")
 def features_doc() -> None:
     """Print the feature catalog as Markdown (the source of docs/features.md)."""
-    from features import catalog_markdown
+    from regua.features import catalog_markdown
 
     typer.echo(catalog_markdown(), nl=False)
 
@@ -322,39 +475,39 @@ def features_doc() -> None:
 @app.command()
 def report(
     as_of: Annotated[str, typer.Option(help="Day to report on (YYYY-MM-DD).")],
-    store: Annotated[
-        Path | None, typer.Option(help="Canonical store folder; default: settings' store_dir.")
-    ] = None,
+    store: StoreDir = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Folder for the report; default: <settings' data_dir>/reports."),
+        typer.Option(help="Folder for the report; default: the reports_dir setting."),
     ] = None,
     outputs: Annotated[
         Path | None,
-        typer.Option(help="Scoring outputs holding <as_of>/; default: settings' out_dir."),
+        typer.Option(help="Scoring outputs holding <as_of>/; default: the out_dir setting."),
     ] = None,
 ) -> None:
     """Write the portfolio report at AS_OF as one HTML file: aging, roll rates, vintages,
     scores, segments, ladder workload, limit changes and model health."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    store, folder = store or settings.store_dir, out or settings.reports_dir
+    with _one_line():
+        day = checks.parse_day(as_of)
+        checks.require_store(store)
+        checks.require_writable_folder(folder, "report folder")
+        checks.require_config(settings.config_dir)
+        checks.require_champions(settings.mlflow_tracking_uri)
     from mlflow.exceptions import MlflowException
 
-    from models.scoring import NoChampionError
     from regua.config import ConfigError
-    from regua.settings import get_settings
-    from reports.html import write_report
-    from reports.report import OutputsMissingError, build_report
+    from regua.models.scoring import NoChampionError
+    from regua.reports.html import write_report
+    from regua.reports.report import OutputsMissingError, build_report
 
-    try:
-        day = date.fromisoformat(as_of)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD: {exc}") from exc
-    settings = get_settings()
-    folder = out or settings.data_dir / "reports"
-    try:
-        portfolio = build_report(store or settings.store_dir, outputs or settings.out_dir, day)
-    except (NoChampionError, OutputsMissingError, ConfigError, MlflowException, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    with _one_line(NoChampionError, OutputsMissingError, ConfigError, MlflowException, ValueError):
+        portfolio = build_report(
+            store, outputs or settings.out_dir, day, tracking_uri=settings.mlflow_tracking_uri
+        )
     path = write_report(portfolio, folder / f"portfolio-{day.isoformat()}.html")
     typer.echo(
         f"{day}: portfolio report ({len(portfolio.tables)} tables, {len(portfolio.charts)} "
@@ -363,5 +516,20 @@ def report(
 
 
 def main() -> None:
-    """Entry point for `python -m regua`."""
-    app()
+    """Entry point of `regua` and `python -m regua`: a usage error is one line too."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(1) from None
+    except typer.TyperException as exc:
+        context = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # as typer does, without its import
+            typer.echo(exc.format_message(), err=True)
+        else:
+            hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+            message = exc.format_message().replace("Value error, ", "")
+            typer.echo(f"error: {message}{hint}", err=True)
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

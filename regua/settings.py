@@ -1,19 +1,30 @@
 """One place that resolves every path, endpoint and knob: defaults < config file < environment.
 
-The config file is `regua.toml` in the working directory (or the path in
-`REGUA_CONFIG`); every field can be overridden by an environment variable
-`REGUA_<FIELD>` (for example `REGUA_STORE_DIR=s3://bucket/store`). MLflow and Prefect
-keep their own standard variables (`MLFLOW_TRACKING_URI`, `PREFECT_API_URL`).
+The config file is `regua.toml` in the working directory (or the file `REGUA_CONFIG`
+names); every field can be overridden by an environment variable `REGUA_<FIELD>` (for
+example `REGUA_STORE_DIR=s3://bucket/store`). The local folders default to folders of
+`data_dir` (`REGUA_DATA_DIR=data/demo` points everything at the demo of `make demo`).
+MLflow's own `MLFLOW_TRACKING_URI` is read as well; `PREFECT_API_URL` stays Prefect's.
+Relative paths count from the working directory.
+
+An unknown key in the file, or a value that breaks a field's rule in the file or the
+environment, raises `SettingsError` with one line naming the file or variable, the key
+and the rule. `REGUA_*` variables that are not settings are ignored (`unknown_variables`
+lists them, so the CLI can warn about a misspelt one).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
+import tomllib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,23 +32,76 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+ENV_PREFIX = "REGUA_"
+CONFIG_VARIABLE = "REGUA_CONFIG"
+OTHER_VARIABLES = {
+    CONFIG_VARIABLE: "the settings file to read instead of ./regua.toml",
+    "REGUA_AS_OF": "the date the notebooks look at (reports.locations)",
+    "REGUA_BENCH_DIR": "scratch folder of the benchmarks",
+}
+"""`REGUA_*` variables that are read by their own code, not settings fields."""
 
-def _config_file() -> Path:
-    return Path(os.environ.get("REGUA_CONFIG", "regua.toml"))
+
+class SettingsError(ValueError):
+    """Settings that do not validate: one line naming the file or variable, key and rule."""
+
+
+def packaged_dir(name: str) -> Path:
+    """The packaged `config` or `templates` folder, in a wheel or an editable install.
+
+    In the repository they are the top-level `config/` and `templates/` folders; setuptools
+    maps them to the data packages `regua.resources.config` and `regua.resources.templates`.
+    """
+    spec = importlib.util.find_spec(f"regua.resources.{name}")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"regua.resources.{name} is not installed with the package")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def config_file() -> Path:
+    """The settings file: `REGUA_CONFIG` when set, else `regua.toml` in the working directory."""
+    return Path(os.environ.get(CONFIG_VARIABLE) or "regua.toml")
+
+
+def _under_data(name: str, description: str) -> Any:
+    """A folder that defaults to `<data_dir>/<name>`."""
+    return Field(
+        default_factory=lambda fields: fields["data_dir"] / name,
+        description=f"{description} Default: <data_dir>/{name}.",
+    )
 
 
 class Settings(BaseSettings):
     """Paths, endpoints and ingestion thresholds for one regua installation."""
 
-    model_config = SettingsConfigDict(env_prefix="REGUA_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_by_name=True, validate_by_alias=True
+    )
 
     data_dir: Path = Field(Path("data"), description="Root of the local data folders.")
-    raw_dir: Path = Field(Path("data/raw"), description="Where the day's exports land.")
-    store_dir: Path = Field(Path("data/store"), description="The canonical Parquet store.")
-    out_dir: Path = Field(Path("data/out"), description="Nightly outputs, one folder per as_of.")
+    raw_dir: Path = _under_data("raw", "Where the day's exports land.")
+    store_dir: Path = _under_data("store", "The canonical Parquet store.")
+    out_dir: Path = _under_data("out", "Nightly outputs, one folder per as_of.")
+    reports_dir: Path = _under_data("reports", "Portfolio reports (HTML).")
+    mlflow_artifact_dir: Path = _under_data(
+        "mlartifacts", "Artifacts of new experiments when tracking to a local SQLite store."
+    )
+    mlflow_tracking_uri: str = Field(
+        default_factory=lambda fields: f"sqlite:///{fields['data_dir'] / 'mlflow.db'}",
+        validation_alias=AliasChoices("REGUA_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking store (also MLFLOW_TRACKING_URI); default: "
+        "sqlite:///<data_dir>/mlflow.db.",
+    )
+    dask_address: str | None = Field(
+        None, description="Dask scheduler the nightly partitions run on (tcp://host:8786)."
+    )
     config_dir: Path = Field(
-        Path(__file__).resolve().parents[1] / "config",
+        default_factory=lambda: packaged_dir("config"),
         description="Folder of the YAML configuration (labels, segments, ladders).",
+    )
+    templates_dir: Path = Field(
+        default_factory=lambda: packaged_dir("templates"),
+        description="Folder of the Portuguese message templates the ladders name.",
     )
     secret_file: Path = Field(
         Path.home() / ".regua" / "document_key",
@@ -57,20 +121,13 @@ class Settings(BaseSettings):
     validation_batch_rows: int = Field(
         500_000, gt=0, description="Rows per Great Expectations batch (bounds memory)."
     )
-    mlflow_tracking_uri: str = Field(
-        default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///data/mlflow.db"),
-        description="MLflow tracking store; MLFLOW_TRACKING_URI wins when set.",
-    )
 
-    mlflow_artifact_dir: Path = Field(
-        Path("data/mlartifacts"),
-        description="Artifacts of new experiments when tracking to a local SQLite store.",
-    )
-
-    @field_validator("max_reject_share")
+    @field_validator("config_dir", "templates_dir")
     @classmethod
-    def _share(cls, value: float) -> float:
-        return float(value)
+    def _existing_folder(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"must be an existing folder; {value} is not one")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -85,7 +142,7 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
         )
 
     def document_key_bytes(self) -> bytes:
@@ -102,7 +159,73 @@ class Settings(BaseSettings):
         return path.read_text().strip().encode()
 
 
+def variable_names(field: str) -> tuple[str, ...]:
+    """The environment variables that set `field`, in order of precedence."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    return (f"{ENV_PREFIX}{field.upper()}",)
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """`REGUA_*` variables that are neither settings nor read elsewhere (likely misspelt)."""
+    environ = os.environ if environ is None else environ
+    known = {name for field in Settings.model_fields for name in variable_names(field)}
+    known |= set(OTHER_VARIABLES)
+    return sorted(
+        name
+        for name in environ
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    )
+
+
+def _field_of(key: str) -> str | None:
+    """The field a TOML key or environment variable name stands for."""
+    for field in Settings.model_fields:
+        if key == field or key.upper() in variable_names(field):
+            return field
+    return None
+
+
+def _describe(error: Mapping[str, Any], path: Path) -> str:
+    """One validation error as `<file: key | variable>=<value>: <rule>`."""
+    key = str(error["loc"][0]) if error["loc"] else "(top level)"
+    field = _field_of(key)
+    if error["type"] == "extra_forbidden" or field is None:
+        return f"{path}: unknown key {key!r} (known keys: {', '.join(Settings.model_fields)})"
+    present = {name.upper(): name for name in os.environ}
+    variable = next((present[n] for n in variable_names(field) if n in present), None)
+    where = f"environment variable {variable}" if variable else f"{path}: key {field!r}"
+    secret = not Settings.model_fields[field].repr
+    value = "" if secret else f"={error['input']!r}"
+    return f"{where}{value}: {error['msg'].removeprefix('Value error, ')}"
+
+
+def load_settings() -> Settings:
+    """Settings from defaults, the config file and the environment; `SettingsError` names
+    the file or variable, the key and the rule of whatever is wrong."""
+    path = config_file()
+    if os.environ.get(CONFIG_VARIABLE) and not path.is_file():
+        raise SettingsError(f"{CONFIG_VARIABLE}: settings file {path} does not exist")
+    try:
+        return Settings()
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the settings file: {exc}") from exc
+    except ValidationError as exc:
+        problems = [
+            _describe(error, path)
+            for error in exc.errors()
+            if error["type"] != "default_factory_not_called"  # follows from another error
+        ]
+        raise SettingsError("; ".join(problems)) from exc
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached; call `get_settings.cache_clear()` after changing env)."""
-    return Settings()
+    """The process-wide settings (cached; call `get_settings.cache_clear()` after changing env).
+
+    Raises `SettingsError` (one line) when the file or the environment breaks a rule.
+    """
+    return load_settings()

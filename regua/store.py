@@ -93,7 +93,13 @@ class StaleVersionError(RuntimeError):
 
 
 class Store:
-    """Read access to the current version of a canonical store, and atomic commits."""
+    """Read access to the current version of a canonical store, and atomic commits.
+
+    >>> import regua
+    >>> store = regua.Store("data/store")
+    >>> store.version, store.row_counts()
+    >>> customers = store.read("customers")  # a polars frame; store.scan gives it lazy
+    """
 
     def __init__(self, root: Path | str, version: str | None = None) -> None:
         self.root = Path(root)

@@ -1,6 +1,6 @@
 """Portfolio figures, model health and the HTML report for collection managers and analysts.
 
-from reports import aging_table, roll_rates, customer_buckets, observation_dates
+from regua.reports import aging_table, roll_rates, customer_buckets, observation_dates
 aging = aging_table(tables, date(2026, 10, 30))            # tables: {name: frame}
 rates = roll_rates(customer_buckets(tables, observation_dates(date(2026, 10, 30), 13)))
 
@@ -8,7 +8,7 @@ rates = roll_rates(customer_buckets(tables, observation_dates(date(2026, 10, 30)
 same functions one by one.
 """
 
-from reports.charts import (
+from regua.reports.charts import (
     Chart,
     aging_chart,
     calibration_chart,
@@ -20,7 +20,7 @@ from reports.charts import (
     vintage_chart,
     workload_chart,
 )
-from reports.decisions import (
+from regua.reports.decisions import (
     ladder_workload,
     limit_changes,
     limit_changes_by_band,
@@ -29,7 +29,7 @@ from reports.decisions import (
     score_summary,
     segment_sizes,
 )
-from reports.health import (
+from regua.reports.health import (
     champion_health,
     compare_evaluations,
     label_summary,
@@ -37,7 +37,7 @@ from reports.health import (
     matured_as_of,
     model_health,
 )
-from reports.portfolio import (
+from regua.reports.portfolio import (
     BUCKETS,
     aging_table,
     customer_buckets,

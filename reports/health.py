@@ -20,41 +20,27 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-import features
-from models.drift import population_stability
-from models.gbm import MonotoneGBMClassifier
-from models.labels import delinquency_labels, propensity_labels
-from models.metrics import Evaluation, calibration_table, evaluate
-from models.scoring import Champion
-from models.train import ModelKind, TrainingSpec, feature_matrix, month_end, observed_until
+from regua import features
 from regua.config import LabelsConfig
+from regua.config.drift import DriftConfig, load_drift
+from regua.models.drift import population_stability, psi_level
+from regua.models.gbm import MonotoneGBMClassifier
+from regua.models.labels import delinquency_labels, propensity_labels
+from regua.models.metrics import Evaluation, calibration_table, evaluate
+from regua.models.scoring import Champion, scoring_population
+from regua.models.train import (
+    TrainingSpec,
+    month_end_on_or_before,
+    observed_until,
+    predict_scores,
+)
 
 Frame = pl.LazyFrame | pl.DataFrame
-
-PSI_WATCH = 0.10
-"""PSI from which a score's distribution is worth watching."""
-PSI_SHIFT = 0.25
-"""PSI from which the population has shifted enough to question the model."""
 
 
 def matured_as_of(as_of: date, observed_until: date, horizon_days: int) -> date:
     """The latest month-end on or before as_of whose label horizon ends by `observed_until`."""
-    last = min(as_of, observed_until - timedelta(days=horizon_days))
-    return last if month_end(last) == last else last.replace(day=1) - timedelta(days=1)
-
-
-def predict(model: MonotoneGBMClassifier, feature_rows: pl.DataFrame) -> pl.Series:
-    """The model's probability of class 1 for each feature row (an empty series for none)."""
-    if feature_rows.height == 0:
-        return pl.Series("score", [], pl.Float64)
-    return pl.Series("score", model.predict_proba(feature_matrix(feature_rows))[:, 1])
-
-
-def scoring_population(feature_table: pl.DataFrame, kind: ModelKind) -> pl.DataFrame:
-    """The rows a model scores: everyone for delinquency, the overdue for propensity to pay."""
-    if kind == "delinquency":
-        return feature_table
-    return feature_table.filter((pl.col("overdue_balance") > 0).fill_null(False))
+    return month_end_on_or_before(min(as_of, observed_until - timedelta(days=horizon_days)))
 
 
 def labelled_scores(
@@ -64,7 +50,7 @@ def labelled_scores(
     rows = feature_table.join(
         labels.select("customer_id", "as_of", "label"), on=["customer_id", "as_of"], how="inner"
     )
-    return rows.select("customer_id", "as_of", "label").with_columns(predict(model, rows))
+    return rows.select("customer_id", "as_of", "label").with_columns(predict_scores(model, rows))
 
 
 def label_summary(labels: pl.DataFrame) -> pl.DataFrame:
@@ -84,13 +70,10 @@ def compare_evaluations(evaluations: Mapping[str, Evaluation]) -> pl.DataFrame:
     )
 
 
-def psi_status(psi: float | None) -> str | None:
-    """stable below PSI_WATCH, watch below PSI_SHIFT, shift above; None when unknown."""
-    if psi is None or math.isnan(psi):
-        return None
-    if psi < PSI_WATCH:
-        return "stable"
-    return "watch" if psi < PSI_SHIFT else "shift"
+def psi_status(psi: float | None, thresholds: DriftConfig | None = None) -> str | None:
+    """The drift level (ok, warn, breach) of a score's PSI, the nightly's rule and
+    thresholds (config/drift.yaml unless given); None when unknown."""
+    return psi_level(psi, thresholds or load_drift())
 
 
 HEALTH_SCHEMA = pl.Schema(
@@ -181,8 +164,8 @@ def champion_health(
                 champion.version,
                 day,
                 labelled,
-                predict(champion.model, population.filter(pl.col("as_of") == day)),
-                predict(champion.model, population.filter(pl.col("as_of") == as_of)),
+                predict_scores(champion.model, population.filter(pl.col("as_of") == day)),
+                predict_scores(champion.model, population.filter(pl.col("as_of") == as_of)),
             )
         )
         if labelled["label"].n_unique() == 2:

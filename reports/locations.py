@@ -1,11 +1,11 @@
-"""Where a notebook finds its data: the installation's settings, else the demo of `make demo`.
+"""Where a notebook finds its data: the store, outputs and MLflow store of the regua settings.
 
-A notebook calls `notebook_locations()` once. The store, outputs folder and MLflow
-tracking URI come from the usual settings (`REGUA_STORE_DIR`, `REGUA_OUT_DIR`,
-`MLFLOW_TRACKING_URI`, or `regua.toml`) when they are set there, and otherwise from the
-demo (`data/demo/...`); the date from `REGUA_AS_OF` (default: the demo's 2026-10-30).
-Relative paths (and a relative SQLite path in the tracking URI) count from the project
-folder, not from wherever the kernel started (Jupyter starts it in `notebooks/`).
+A notebook calls `notebook_locations()` once. The locations are the settings' (`regua.toml`
+or `REGUA_CONFIG`, `REGUA_DATA_DIR`, `REGUA_STORE_DIR`, `REGUA_OUT_DIR`,
+`MLFLOW_TRACKING_URI`, ...), nothing else; the date is `REGUA_AS_OF`, else the latest day
+with scoring outputs, else the last day the store covers. Jupyter starts a kernel in the
+notebook's folder and relative paths count from there, so give absolute ones: after
+`make demo`, start Jupyter with `REGUA_DATA_DIR=$PWD/data/demo`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from pathlib import Path
 import polars as pl
 
 from regua.contract import TABLES
+from regua.models.train import observed_until
+from regua.reports.report import DayFrames, read_outputs
 from regua.settings import Settings, get_settings
 from regua.store import Store
-from reports.report import DayFrames, read_outputs
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-DEMO_DIR = PROJECT_DIR / "data" / "demo"
-DEMO_AS_OF = date(2026, 10, 30)
+AS_OF_VARIABLE = "REGUA_AS_OF"
 
 
 @dataclass(frozen=True)
@@ -51,35 +50,44 @@ class Locations:
         return read_outputs(self.outputs_dir, self.as_of)
 
 
-def _anchored(path: Path) -> Path:
-    return path if path.is_absolute() else PROJECT_DIR / path
+def _iso_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
-def _anchored_uri(uri: str) -> str:
-    """A SQLite tracking URI with a relative path made absolute from the project folder."""
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
-        return prefix + str(PROJECT_DIR / uri[len(prefix) :])
-    return uri
+def latest_day(store_dir: Path, outputs_dir: Path) -> date:
+    """The latest as_of with scoring outputs, else the last day the store covers."""
+    scored = [
+        day
+        for manifest in outputs_dir.glob("*/manifest.json")
+        if (day := _iso_day(manifest.parent.name)) is not None
+    ]
+    if scored:
+        return max(scored)
+    store = Store(store_dir)
+    if store.version is not None:
+        return observed_until({name: store.scan(name) for name in TABLES})
+    raise ValueError(
+        f"no date to look at: {outputs_dir} holds no scoring outputs and {store_dir} no "
+        f"store; set {AS_OF_VARIABLE}=YYYY-MM-DD, or point the settings at your data "
+        "(e.g. REGUA_DATA_DIR)"
+    )
 
 
 def notebook_locations(
     settings: Settings | None = None, environ: Mapping[str, str] | None = None
 ) -> Locations:
-    """The locations a notebook uses: settings that were set explicitly, else the demo's."""
+    """The locations of the settings and the date a notebook looks at."""
     settings = settings or get_settings()
     environ = os.environ if environ is None else environ
-    chosen = settings.model_fields_set
-    store_dir = settings.store_dir if "store_dir" in chosen else DEMO_DIR / "store"
-    outputs_dir = settings.out_dir if "out_dir" in chosen else DEMO_DIR / "out"
-    if environ.get("MLFLOW_TRACKING_URI") or "mlflow_tracking_uri" in chosen:
-        tracking_uri = environ.get("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri
+    store_dir, outputs_dir = settings.store_dir.absolute(), settings.out_dir.absolute()
+    text = environ.get(AS_OF_VARIABLE)
+    if text:
+        as_of = _iso_day(text)
+        if as_of is None:
+            raise ValueError(f"{AS_OF_VARIABLE}={text!r} is not a date: write it as YYYY-MM-DD")
     else:
-        tracking_uri = f"sqlite:///{DEMO_DIR / 'mlflow.db'}"
-    as_of = environ.get("REGUA_AS_OF")
-    return Locations(
-        store_dir=_anchored(Path(store_dir)),
-        outputs_dir=_anchored(Path(outputs_dir)),
-        tracking_uri=_anchored_uri(tracking_uri),
-        as_of=date.fromisoformat(as_of) if as_of else DEMO_AS_OF,
-    )
+        as_of = latest_day(store_dir, outputs_dir)
+    return Locations(store_dir, outputs_dir, settings.mlflow_tracking_uri, as_of)

@@ -2,9 +2,9 @@
 
 Everything here reads the canonical tables as polars frames (a store's scans or frames
 made by hand) and is point in time: a figure at `as_of` uses only invoices issued and
-payments received on or before it. Settling days come from `features.ledger`, so an
-invoice is open here exactly when the features see it open: issued by as_of and not
-settled by as_of (what is still owed is at least the settle tolerance).
+payments received on or before it. Open invoices, what is still owed on them and their
+days past due come from `features.ledger` (`open_positions`), so an invoice is open here
+exactly when the features, the labels and the ladders see it open.
 
 Days past due count from the due date: an invoice due on as_of is 0 days past due and
 "current"; one due the day before is 1 day past due. Customers are bucketed by their
@@ -14,26 +14,22 @@ oldest open invoice (the worst days past due); a customer with nothing open is c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
 import polars as pl
 
-from features.behaviour import bucket
-from features.build import on_each_date
-from features.ledger import (
-    build_ledger_rows,
-    cents,
+from regua.contract import PAYMENT_METHODS
+from regua.features.behaviour import bucket
+from regua.features.ledger import (
+    Ledger,
     day_number,
     invoice_ledger,
-    link_payments,
-    number_customers,
-    number_invoices,
-    payment_ledger,
+    ledger_from_frames,
+    on_each_date,
+    open_positions,
 )
-from models.train import month_end, month_ends
-from regua.contract import PAYMENT_METHODS
+from regua.models.train import month_end, month_end_on_or_before, month_ends
 
 Frame = pl.LazyFrame | pl.DataFrame
 
@@ -58,8 +54,7 @@ def observation_dates(as_of: date, count: int) -> list[date]:
         raise ValueError(f"count must be at least 1, got {count}")
     if month_end(as_of) == as_of:
         return month_ends(as_of, count)
-    previous = as_of.replace(day=1) - timedelta(days=1)
-    return [*month_ends(previous, count - 1), as_of]
+    return [*month_ends(month_end_on_or_before(as_of), count - 1), as_of]
 
 
 def _lazy(frame: Frame) -> pl.LazyFrame:
@@ -70,54 +65,12 @@ def _days(dates: Sequence[date]) -> list[int]:
     return sorted({(d - EPOCH).days for d in dates})
 
 
-@dataclass(frozen=True)
-class _Ledger:
-    """The numbered customers and the invoice and payment ledgers of one set of tables."""
-
-    customers: pl.LazyFrame  # cust, customer_id, opened
-    invoices: pl.LazyFrame  # inv, invoice_id, cust, ... (numbered invoices)
-    ledger: pl.LazyFrame  # one row per invoice with its settling day
-    payments: pl.LazyFrame  # one row per payment with its invoice's inv
-
-
-def _ledger(tables: Mapping[str, Frame]) -> _Ledger:
-    customers = number_customers(
-        _lazy(tables["customers"]).select("customer_id", day_number("opened_at").alias("opened"))
+def _ledger(tables: Mapping[str, Frame]) -> Ledger:
+    """The ledger of the tables; customers keep their opening day (`opened`)."""
+    customers = _lazy(tables["customers"]).select(
+        "customer_id", day_number("opened_at").alias("opened")
     )
-    invoices = number_invoices(_lazy(tables["invoices"]), customers.select("customer_id", "cust"))
-    payments = link_payments(_lazy(tables["payments"]), invoices)
-    rows = build_ledger_rows(invoices, payments).cache()
-    return _Ledger(customers, invoices, invoice_ledger(rows), payment_ledger(rows))
-
-
-def _positions(books: _Ledger, days: Sequence[int]) -> pl.LazyFrame:
-    """Open invoices at each as_of day with what is still owed and days past due."""
-    day = pl.col("as_of_day")
-    open_rows = on_each_date(
-        books.ledger, days, (pl.col("issued") <= day) & (pl.col("settled") > day)
-    )
-    paid = (
-        open_rows.select("inv", "as_of_day")
-        .join(books.payments.select("inv", "day", "amount"), on="inv")
-        .filter(pl.col("day") <= day)
-        .group_by("inv", "as_of_day")
-        .agg(cents(pl.col("amount")).sum().alias("_paid"))
-    )
-    owed = (cents(pl.col("amount")) - pl.col("_paid").fill_null(0)).clip(lower_bound=0)
-    return (
-        open_rows.join(paid, on=["inv", "as_of_day"], how="left")
-        .join(books.customers.select("cust", "customer_id"), on="cust")
-        .join(books.invoices.select("inv", "invoice_id"), on="inv")
-        .select(
-            "customer_id",
-            "invoice_id",
-            "as_of_day",
-            pl.col("due").cast(pl.Date).alias("due_at"),
-            (owed / 100).alias("outstanding"),
-            (day - pl.col("due")).alias("days_past_due"),
-        )
-        .with_columns(bucket_of(pl.col("days_past_due")).alias("bucket"))
-    )
+    return ledger_from_frames(customers, tables["invoices"], tables["payments"])
 
 
 def invoice_positions(tables: Mapping[str, Frame], dates: Sequence[date]) -> pl.DataFrame:
@@ -127,10 +80,15 @@ def invoice_positions(tables: Mapping[str, Frame], dates: Sequence[date]) -> pl.
     bucket; sorted by as_of and invoice_id.
     """
     return (
-        _positions(_ledger(tables), _days(dates))
-        .with_columns(pl.col("as_of_day").cast(pl.Date).alias("as_of"))
+        open_positions(_ledger(tables), _days(dates))
         .select(
-            "customer_id", "invoice_id", "as_of", "due_at", "outstanding", "days_past_due", "bucket"
+            "customer_id",
+            "invoice_id",
+            pl.col("as_of_day").cast(pl.Date).alias("as_of"),
+            pl.col("due").cast(pl.Date).alias("due_at"),
+            "outstanding",
+            "days_past_due",
+            bucket_of(pl.col("days_past_due")).alias("bucket"),
         )
         .sort("as_of", "invoice_id")
         .collect()
@@ -199,7 +157,7 @@ def customer_buckets(tables: Mapping[str, Frame], dates: Sequence[date]) -> pl.D
     books = _ledger(tables)
     days = _days(dates)
     worst = (
-        _positions(books, days)
+        open_positions(books, days)
         .group_by("customer_id", "as_of_day")
         .agg(pl.col("days_past_due").max(), pl.col("outstanding").sum())
     )
@@ -297,11 +255,12 @@ def vintage_curves(
     as_of_day = (as_of - EPOCH).days
     start = since
     if start is None:
-        first = books.ledger.select(pl.col("issued").min()).collect().item()
+        first = invoice_ledger(books.rows).select(pl.col("issued").min()).collect().item()
         start = EPOCH + timedelta(days=first) if first is not None else as_of
     late_on = pl.col("due") + days_past_due
     first_late = (
-        books.ledger.filter(pl.col("settled") > late_on)
+        invoice_ledger(books.rows)
+        .filter(pl.col("settled") > late_on)
         .group_by("cust")
         .agg(late_on.min().cast(pl.Date).alias("late_on"))
     )

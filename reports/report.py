@@ -1,10 +1,11 @@
 """The portfolio report at an as_of: every table and chart, gathered in one object.
 
 `assemble_report` is pure: it takes the canonical tables, the day's outputs and the
-champion models and calls the functions of `reports.portfolio`, `reports.decisions`,
-`reports.health` and `reports.charts`. `build_report` is the wiring `regua report` runs:
-it opens the store, reads `out/<as_of>/` and loads the champions from the registry.
-`reports.html` turns the result into one self-contained page.
+champion models and calls the functions of `reports.portfolio`, `reports.decisions`
+(whose segment, workload and limit figures are `dunning.summary`'s, as in the nightly
+run's summary artifact), `reports.health` and `reports.charts`. `build_report` is the
+wiring `regua report` runs: it opens the store, reads `out/<as_of>/` and loads the
+champions from the registry. `reports.html` turns the result into one self-contained page.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from typing import Any
 
 import polars as pl
 
-from models.scoring import Champion, load_champion
-from models.train import MODEL_KINDS
 from regua.config import LabelsConfig, load_labels
 from regua.config.limits import load_limits
 from regua.contract import TABLES
+from regua.dunning.summary import WORKLOAD_DAYS
+from regua.models.scoring import Champion, load_champion
+from regua.models.train import MODEL_KINDS
+from regua.reports import charts, decisions, health, portfolio
 from regua.settings import get_settings
 from regua.store import Store
-from reports import charts, decisions, health, portfolio
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,6 @@ OUTPUT_FILES = ("actions.parquet", "segments.parquet", "limits.parquet", "manife
 ROLL_MONTHS = 13
 """Dates the roll rates use: as_of and the 12 month-ends before it (12 monthly moves)."""
 MIX_MONTHS = 12
-WORKLOAD_DAYS = 14
 
 
 class OutputsMissingError(FileNotFoundError):

@@ -146,3 +146,17 @@ def write_exports(
 def valid_exports() -> dict[str, pl.DataFrame]:
     """A fresh copy of the valid portfolio."""
     return portfolio()
+
+
+@pytest.fixture
+def segments() -> pl.DataFrame:
+    """Five scored customers of a day's segments output (two segments, some propensity)."""
+    return pl.DataFrame(
+        {
+            "customer_id": ["A", "B", "C", "D", "E"],
+            "segment": ["self_cure", "self_cure", "intensive", "intensive", "intensive"],
+            "ladder_id": ["gentle", "gentle", "hard", "hard", "hard"],
+            "pd": [0.01, 0.03, 0.5, 0.7, 0.9],
+            "propensity": [None, None, 0.2, 0.4, None],
+        }
+    )

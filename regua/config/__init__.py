@@ -45,7 +45,6 @@ class LabelsConfig(_Frozen):
 
     delinquency: DelinquencyLabel = DelinquencyLabel()
     propensity_to_pay: PropensityLabel = PropensityLabel()
-    settle_tolerance: float = Field(1.0, ge=0)
 
 
 def load_yaml_model(path: Path, model: type[Model]) -> Model:

@@ -12,10 +12,14 @@ from regua.settings import get_settings
 
 
 class DriftConfig(_Frozen):
-    """PSI bands for scores and features against the champion's training sample."""
+    """PSI bands for scores and features against the champion's training sample.
 
-    warn_above: float = Field(0.1, gt=0)
-    breach_above: float = Field(0.25, gt=0)
+    The thresholds have no default here: their values live in config/drift.yaml only.
+    `regua.models.drift.psi_levels` is the one rule that reads them.
+    """
+
+    warn_above: float = Field(gt=0)
+    breach_above: float = Field(gt=0)
     on_breach: Literal["warn", "fail"] = "warn"
     bins: int = Field(10, ge=2, le=100)
     sample_rows: int = Field(200_000, ge=1_000)

@@ -372,7 +372,7 @@ class LaddersConfig(_Frozen):
 
 def default_templates_dir() -> Path:
     """The templates/ folder beside the config folder."""
-    return get_settings().config_dir.parent / "templates"
+    return get_settings().templates_dir
 
 
 def template_file(template: str, templates_dir: Path | None = None) -> Path:

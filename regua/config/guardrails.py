@@ -1,4 +1,4 @@
-"""Legal contact guardrails (config/guardrails.yaml): windows, caps, notice lead times, fee cap.
+"""Legal contact guardrails (config/guardrails.yaml): windows, caps, notice lead times, holidays.
 
 Windows are weekly, per channel, in the customer's local time; a UF may replace the
 windows of some channels and the negative-listing notice lead time. Sundays never have a
@@ -124,7 +124,6 @@ class GuardrailsConfig(_Frozen):
     notice_lead_days: int = Field(10, ge=1, le=90)
     written_notice_channels: tuple[ChannelName, ...] = ("letter", "email")
     legal_notices_ignore_opt_outs: bool = True
-    late_fee_cap: float = Field(0.02, gt=0, le=0.02)
     horizon_days: int = Field(14, ge=1, le=60)
     holidays: HolidayRules = HolidayRules()
 

@@ -298,7 +298,12 @@ def ingest_exports(
     dialect: Dialect | None = None,
     build_docs: bool = True,
 ) -> IngestReport:
-    """Ingest every export in `raw_dir` into `store`; raise `IngestError` on a bad batch."""
+    """Ingest every export in `raw_dir` into `store`; raise `IngestError` on a bad batch.
+
+    >>> import regua
+    >>> report = regua.ingest_exports("data/raw/2026-09-30", "data/store")
+    >>> report.totals()["invoices"]  # rows read, stored and rejected (with a reason)
+    """
     settings = settings or get_settings()
     store = store if isinstance(store, Store) else Store(store)
     raw_dir = Path(raw_dir)

@@ -7,8 +7,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from dunning.calendar import UF_TIMEZONES, flag_holidays, holiday_table, to_utc, years_covering
 from regua.contract import UFS
+from regua.dunning.calendar import (
+    UF_TIMEZONES,
+    flag_holidays,
+    holiday_table,
+    to_utc,
+    years_covering,
+)
 
 
 def test_every_uf_has_a_real_zone_and_four_offsets_at_most() -> None:

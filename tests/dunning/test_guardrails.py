@@ -10,20 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dunning.calendar import holiday_table
-from dunning.guardrails import (
+from regua.config.guardrails import WEEKDAYS, ConfigError, GuardrailsConfig, load_guardrails
+from regua.contract import CHANNELS, UFS
+from regua.dunning.calendar import holiday_table
+from regua.dunning.guardrails import (
     REASONS_PT,
     apply_contact_preferences,
     apply_guardrails,
     cap_contact_frequency,
-    cap_late_fees,
     enforce_listing_notice,
     enforce_suspension_days,
     next_allowed_slot,
     skip_repeated_steps,
 )
-from regua.config.guardrails import WEEKDAYS, ConfigError, GuardrailsConfig, load_guardrails
-from regua.contract import CHANNELS, UFS
 
 CONFIG = load_guardrails()
 CONTACT_CHANNELS = tuple(c for c in CHANNELS if c != "agency")
@@ -323,13 +322,6 @@ def test_suspension_days(
     assert (row["scheduled_for"], row["reason"]) == (expected, reason)
 
 
-def test_late_fee_cap() -> None:
-    fees = pl.DataFrame({"overdue_amount": [1000.0, 1000.0, 99.99], "late_fee": [50.0, 10.0, 2.0]})
-    out = cap_late_fees(fees, CONFIG)
-    assert out["late_fee_capped"].to_list() == [20.0, 10.0, 1.99]
-    assert out["late_fee_was_capped"].to_list() == [True, False, True]
-
-
 # ---- the whole chain --------------------------------------------------------------------------
 
 
@@ -442,7 +434,8 @@ def _write(tmp_path: Path, text: str) -> Path:
             "ufs.RJ.windows.phone.sun.[key]",
             "Sundays",
         ),
-        ("late_fee_cap: 0.05", "late_fee_cap", "less than or equal to 0.02"),
+        # regua computes no late fee, so there is no cap to set (removed, not ignored)
+        ("late_fee_cap: 0.02", "late_fee_cap", "Extra inputs are not permitted"),
         ("max_contacts_per_7_days: 0", "max_contacts_per_7_days", "greater than or equal to 1"),
     ],
 )
@@ -461,7 +454,6 @@ def test_default_config() -> None:
     assert isinstance(CONFIG, GuardrailsConfig)
     assert CONFIG.max_contacts_per_7_days == 3
     assert (CONFIG.lead_days("SP"), CONFIG.lead_days("RJ")) == (20, 10)
-    assert CONFIG.late_fee_cap == 0.02
     assert CONFIG.window("SP", "phone", "sat").end_minute == 14 * 60  # type: ignore[union-attr]
     assert CONFIG.window("SP", "letter", "sat") is None
     assert all(CONFIG.window(uf, c, "mon") for uf in UFS for c in CONTACT_CHANNELS)

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from dunning.limits import recommend_limits, required_columns
 from regua.config import ConfigError
 from regua.config.limits import LimitsConfig, load_limits
+from regua.dunning.limits import recommend_limits, required_columns
 
 BAND_KEYS = ("name", "pd_from", "pd_to", "max_increase", "max_decrease")
 POLICY: dict[str, object] = {
@@ -259,7 +259,7 @@ def test_lazy_input_and_missing_columns() -> None:
 
 
 def test_required_columns_are_build_features() -> None:
-    from features.catalog import CATALOG
+    from regua.features.catalog import CATALOG
 
     names = {f.name for f in CATALOG}
     assert set(required_columns(CONFIG)) - names == {"customer_id", "pd"}

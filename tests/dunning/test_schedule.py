@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from dunning.schedule import delistings, invoice_status, open_invoice_status, plan_steps
-from features.build import open_invoice_plan
+from regua.dunning.schedule import delistings, invoice_status, open_invoice_status, plan_steps
+from regua.features.build import open_invoice_plan
 from tests.features.frames import random_portfolio
 
 AS_OF = date(2026, 10, 12)

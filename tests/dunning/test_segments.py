@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from dunning.segments import OUTPUT, assign_segments, recurrence, segment_table
 from regua.config.dunning import RECURRENCE, Band, SegmentsConfig, load_segments
+from regua.dunning.segments import OUTPUT, assign_segments, recurrence, segment_table
 
 CONFIG = load_segments()
 
@@ -186,7 +186,7 @@ def test_any_scores_get_exactly_one_segment(rows: list[tuple[object, ...]]) -> N
 def test_features_from_the_feature_engine_segment_end_to_end() -> None:
     from datetime import date
 
-    from features import build_from_frames
+    from regua.features import build_from_frames
     from tests.features.frames import random_portfolio
 
     features = build_from_frames(random_portfolio(5, customers=60), date(2026, 9, 30))

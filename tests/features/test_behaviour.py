@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features import build_from_frames
+from regua.features import build_from_frames
 from tests.features.frames import contact, customer, invoice, payment, tables
 
 AS_OF = date(2026, 6, 30)

@@ -9,8 +9,8 @@ import polars as pl
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-from features import build, build_from_frames, catalog_markdown
 from regua.cli import app
+from regua.features import build, build_from_frames, catalog_markdown
 from regua.store import Store
 from tests.features.frames import random_portfolio
 

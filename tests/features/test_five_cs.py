@@ -7,8 +7,8 @@ from datetime import date, datetime
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from features import build_from_frames
-from features.catalog import CATALOG, features_in
+from regua.features import build_from_frames
+from regua.features.catalog import CATALOG, features_in
 from tests.features.frames import contact, customer, invoice, macro, payment, tables
 
 AS_OF = date(2026, 6, 30)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from features import build_from_frames
+from regua.features import build_from_frames
 from tests.features.frames import (
     contact,
     customer,

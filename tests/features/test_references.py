@@ -10,8 +10,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from benchmarks import features_duckdb, features_pandas
-from features import build_from_frames
-from features.catalog import output_schema
+from regua.features import build_from_frames
+from regua.features.catalog import output_schema
 from tests.features.frames import random_portfolio
 
 

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.drift import drift_report, drift_table, population_stability
+from regua.config.drift import DriftConfig
+from regua.models.drift import (
+    DriftBreachError,
+    DriftReport,
+    drift_report,
+    drift_table,
+    enforce_drift_policy,
+    population_stability,
+    psi_level,
+    psi_levels,
+)
 
 RNG = np.random.default_rng(7)
+THRESHOLDS = DriftConfig(warn_above=0.1, breach_above=0.25)
 REFERENCE = pl.Series("x", RNG.normal(size=50_000))
 
 
@@ -61,10 +74,47 @@ def test_the_report_orders_scores_first_and_marks_levels():
         },
         schema_overrides={"propensity": pl.Float64},
     )
-    report = drift_report(current, {"delinquency": reference}, ["a", "b"], sample_rows=10_000)
+    config = DriftConfig(warn_above=0.1, breach_above=0.25, sample_rows=10_000)
+    report = drift_report(current, {"delinquency": reference}, ["a", "b"], config)
     assert report.table["column"].to_list() == ["pd", "b", "a"]
     levels = dict(report.table.select("column", "level").iter_rows())
     assert levels == {"pd": "ok", "b": "warn", "a": "ok"}
     assert not report.breached
     assert report.metrics()["psi_feature_max"] == report.table["psi"][1]
     assert drift_table(reference, current, ["a", "zz"])["column"].to_list() == ["a"]
+    assert drift_table(reference, current.head(0), ["a", "b"])["psi"].to_list() == [None, None]
+
+
+def test_levels_are_ok_up_to_warn_above_and_warn_up_to_breach_above():
+    psi = pl.Series("psi", [0.0, 0.1, 0.10001, 0.25, 0.3, None, float("nan")])
+    levels = pl.select(psi_levels(pl.lit(psi), THRESHOLDS)).to_series().to_list()
+    assert levels == ["ok", "ok", "warn", "warn", "breach", None, None]
+    assert [psi_level(v, THRESHOLDS) for v in (0.05, 0.2, 0.26, None)] == [
+        "ok",
+        "warn",
+        "breach",
+        None,
+    ]
+
+
+def _report(psi: list[float], on_breach: str) -> DriftReport:
+    config = DriftConfig(warn_above=0.1, breach_above=0.25, on_breach=on_breach)
+    table = pl.DataFrame(
+        {"column": ["pd", "propensity", "x"][: len(psi)], "kind": "score", "psi": psi}
+    ).with_columns(psi_levels(pl.col("psi"), config).alias("level"))
+    return DriftReport(table, config)
+
+
+def test_a_breach_stops_the_night_only_when_the_config_says_fail():
+    enforce_drift_policy(None, date(2026, 10, 30))  # not measured: the night goes on
+    enforce_drift_policy(_report([0.31, 0.02], "warn"), date(2026, 10, 30))
+    enforce_drift_policy(_report([0.2, 0.02], "fail"), date(2026, 10, 30))  # a warning only
+    with pytest.raises(DriftBreachError, match=r"PSI above 0.25: pd 0.310 .*outputs not written"):
+        enforce_drift_policy(_report([0.31, 0.02], "fail"), date(2026, 10, 30))
+
+
+def test_an_unknown_psi_is_no_breach():
+    report = _report([float("nan"), 0.02], "fail")
+    assert report.table["level"].to_list() == [None, "ok"]
+    assert not report.breached
+    assert report.level_counts() == {"ok": 1, "warn": 0, "breach": 0}

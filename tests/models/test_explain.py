@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from models.explain import PAYMENT_TEXTS, top_reasons
+from regua.models.explain import PAYMENT_TEXTS, top_reasons
 
 GROUPS = {
     "days_past_due_now": "behaviour",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from models.fairness import check_no_protected_features, fairness_table
+from regua.models.fairness import check_no_protected_features, fairness_table
 
 
 def test_protected_attributes_are_refused_as_features():

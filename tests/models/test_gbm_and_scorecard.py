@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
-from models.gbm import MonotoneGBMClassifier, monotonicity_violations
-from models.metrics import expected_calibration_error
-from models.scorecard import WOEBinner, make_scorecard
+from regua.models.gbm import MonotoneGBMClassifier, monotonicity_violations
+from regua.models.metrics import expected_calibration_error
+from regua.models.scorecard import WOEBinner, make_scorecard
 
 
 def portfolio(n: int = 6000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -106,10 +107,84 @@ def test_bad_inputs_are_refused():
     X, y, time = portfolio(n=800)
     with pytest.raises(ValueError, match="unknown features"):
         MonotoneGBMClassifier(monotone={"nope": 1}).fit(X, y, time=time)
-    with pytest.raises(TypeError):
-        MonotoneGBMClassifier().fit(X.to_numpy(), y)
     with pytest.raises(ValueError, match="more periods"):
         MonotoneGBMClassifier(validation_fraction=0.99).fit(X, y, time=time)
+    with pytest.raises(ValueError, match="no column names"):
+        MonotoneGBMClassifier(monotone=MONOTONE).fit(X.to_numpy(), y)
+    with pytest.raises(ValueError, match="3 directions for 4 features"):
+        MonotoneGBMClassifier(monotone=[1, 1, -1]).fit(X.to_numpy(), y)
+    with pytest.raises(ValueError, match=r"must be -1, 0 or 1, got \[0, 2\]"):
+        MonotoneGBMClassifier(monotone={"days_past_due": 2}).fit(X, y)
+    with pytest.raises(ValueError, match="'city' is str: features must be numeric"):
+        MonotoneGBMClassifier().fit(X.assign(city="Recife"), y)
+    with pytest.raises(ValueError, match="infinity in column 'utilisation'"):
+        MonotoneGBMClassifier().fit(X.assign(utilisation=np.inf), y)
+    with pytest.raises(ValueError, match="Only binary classification"):
+        MonotoneGBMClassifier().fit(X, np.arange(len(X)) % 3)
+    with pytest.raises(NotFittedError):
+        MonotoneGBMClassifier().predict_proba(X)
+
+
+def test_an_array_fits_like_a_frame_with_constraints_by_position():
+    X, y, time = portfolio(n=3000, seed=2)
+    by_name = MonotoneGBMClassifier(monotone=MONOTONE, n_estimators=60, random_state=1)
+    by_position = MonotoneGBMClassifier(monotone=[1, 1, -1, 0], n_estimators=60, random_state=1)
+    by_name.fit(X, y, time=time)
+    by_position.fit(X.to_numpy(), y, time=time)
+    assert by_position.n_features_in_ == 4
+    assert not hasattr(by_position, "feature_names_in_")
+    assert by_position.constraints_ == by_name.constraints_ == [1, 1, -1, 0]
+    assert by_position.monotonicity_violations_ == {"x0": 0, "x1": 0, "x2": 0}
+    np.testing.assert_array_equal(by_position.predict_proba(X.to_numpy()), by_name.predict_proba(X))
+    assert list(by_position.contributions(X.to_numpy()[:3]).columns) == [
+        "x0", "x1", "x2", "x3", "_bias"
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        by_position.predict_proba(X.to_numpy()[:, :3])
+
+
+def test_a_frames_columns_are_matched_by_name(fitted):
+    model, X, _, _ = fitted
+    wider = X[["noise", "income", "utilisation", "days_past_due"]].assign(city="Recife")
+    np.testing.assert_array_equal(model.predict_proba(wider), model.predict_proba(X))
+    with pytest.raises(ValueError, match="yet now missing:\n- income"):
+        model.predict_proba(X.drop(columns="income"))
+
+
+def test_labels_other_than_0_and_1_come_back_as_given():
+    X, y, time = portfolio(n=2000, seed=4)
+    outcome = np.where(y == 1, "paid_late", "paid")
+    model = MonotoneGBMClassifier(n_estimators=30, random_state=1).fit(X, outcome, time=time)
+    assert list(model.classes_) == ["paid", "paid_late"]
+    assert set(model.predict(X)) <= {"paid", "paid_late"}
+    with pytest.raises(ValueError, match="1 class"):
+        MonotoneGBMClassifier().fit(X, np.zeros(len(X), dtype=int))
+
+
+def test_woe_binner_takes_only_a_0_1_outcome():
+    X, y, _ = portfolio(n=500)
+    for labels in (y + 1, np.where(y == 1, "bad", "good"), y * 0.5):
+        with pytest.raises(ValueError, match="0 \\(good\\) and 1 \\(bad\\)"):
+            WOEBinner().fit(X, labels)
+    assert WOEBinner().fit(X, y.astype(bool)).n_features_in_ == 4
+
+
+def test_woe_binner_matches_a_frames_columns_by_name_and_an_arrays_by_position():
+    X, y, _ = portfolio(n=2000)
+    binner = WOEBinner(max_bins=4).fit(X, y)
+    expected = binner.transform(X)
+    shuffled = X[["income", "noise", "days_past_due", "utilisation"]].assign(extra=1.0)
+    np.testing.assert_array_equal(binner.transform(shuffled), expected)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(binner.transform(X.to_numpy()), expected)  # by position
+    with pytest.raises(ValueError, match="yet now missing:\n- noise"):
+        binner.transform(X.drop(columns="noise"))
+    on_array = WOEBinner(max_bins=4).fit(X.to_numpy(), y)
+    np.testing.assert_array_equal(on_array.transform(X.to_numpy()), expected)
+    assert list(on_array.information_value_) == ["x0", "x1", "x2", "x3"]
+    assert list(binner.get_feature_names_out()) == list(X.columns)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        on_array.transform(X.to_numpy()[:, :2])
 
 
 def test_scorecard_learns_woe_that_rises_with_risk_and_bins_missing_apart():
@@ -146,3 +221,31 @@ def test_trees_stay_within_the_depth_that_bounds_the_cost_of_reasons(max_depth):
     trees = model.booster_.booster_.trees_to_dataframe()
     assert trees["node_depth"].max() - 1 == max_depth  # node_depth counts the root as 1
     assert model.get_params()["max_depth"] == max_depth
+
+
+@pytest.mark.parametrize("calibration", [None, "isotonic"])
+def test_a_fitted_model_round_trips_through_skops_with_the_trusted_types_only(calibration):
+    import skops.io as sio
+
+    from regua.models.tracking import TRUSTED_TYPES
+
+    X, y, time = portfolio(n=2000, seed=8)
+    X["kind"] = pd.Categorical(np.where(np.arange(len(X)) % 3 == 0, "PF", "PJ"))
+    model = MonotoneGBMClassifier(
+        monotone=MONOTONE, n_estimators=30, calibration=calibration, random_state=1
+    ).fit(X, y, time=time)
+    stored = sio.dumps(model)
+    assert set(sio.get_untrusted_types(data=stored)) <= set(TRUSTED_TYPES)
+    loaded = sio.loads(stored, trusted=TRUSTED_TYPES)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_categories_sent_as_text_score_as_at_fit_time():
+    """MLflow serves a frame through JSON: categoricals come back as plain text."""
+    X, y, time = portfolio(n=2000, seed=8)
+    X["kind"] = pd.Categorical(np.where(np.arange(len(X)) % 3 == 0, "PF", "PJ"))
+    model = MonotoneGBMClassifier(n_estimators=30, random_state=1).fit(X, y, time=time)
+    as_text = X.assign(kind=X["kind"].astype(str))
+    np.testing.assert_array_equal(model.predict_proba(as_text), model.predict_proba(X))
+    with pytest.raises(ValueError, match="'kind' is str: features must be numeric"):
+        MonotoneGBMClassifier(n_estimators=30).fit(as_text, y, time=time)

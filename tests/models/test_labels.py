@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from models.labels import check_label_table, delinquency_labels, propensity_labels
 from regua.config import ConfigError, LabelsConfig, load_labels, load_yaml_model
+from regua.models.labels import check_label_table, delinquency_labels, propensity_labels
 
 CONFIG = LabelsConfig()
 AS_OF = date(2026, 3, 31)

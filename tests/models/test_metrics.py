@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.metrics import evaluate, expected_calibration_error, ks_statistic, lift_table
+from regua.models.metrics import evaluate, expected_calibration_error, ks_statistic, lift_table
 
 
 def test_perfect_ranking():

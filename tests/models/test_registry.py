@@ -11,7 +11,9 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
-from models.registry import CHALLENGER, CHAMPION, PromotionGate, decide, promote
+from regua.config import ConfigError
+from regua.config.gate import load_gate
+from regua.models.registry import CHALLENGER, CHAMPION, PromotionGate, decide, promote
 
 GATE = PromotionGate(auc_tolerance=0.01, max_ece=0.05)
 
@@ -58,3 +60,22 @@ def test_versions_become_champion_only_through_the_gate(client):
     better = log_version(0.81, 0.01)
     assert promote(client, "delinquency", better, GATE).promoted
     assert str(client.get_model_version_by_alias("delinquency", CHAMPION).version) == better
+
+
+def test_the_gate_comes_from_config_gate_yaml(tmp_path):
+    assert PromotionGate.from_config() == PromotionGate(auc_tolerance=0.005, max_ece=0.03)
+    lenient = tmp_path / "gate.yaml"
+    lenient.write_text("auc_tolerance: 0.05\nmax_ece: 0.2\n")
+    assert PromotionGate.from_config(load_gate(lenient)) == PromotionGate(0.05, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("auc_tolerance: 0.005\nmax_ece: -1\n", "max_ece"),
+     ("auc_tolerance: 0.005\nmax_ece: 0.03\nmax_eec: 0.1\n", "max_eec")],
+)  # fmt: skip
+def test_a_bad_gate_file_names_the_file_and_the_key(tmp_path, text, key):
+    path = tmp_path / "gate.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"gate\.yaml.*{key}"):
+        load_gate(path)

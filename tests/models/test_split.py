@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.train import month_ends, split_out_of_time
+from regua.models.train import month_end_on_or_before, month_ends, split_out_of_time
 
 
 @settings(max_examples=60, deadline=None)
@@ -38,6 +38,13 @@ def test_month_ends_walk_back_across_february_and_years():
         date(2026, 2, 28),
         date(2026, 3, 31),
     ]
+
+
+def test_the_month_end_on_or_before_a_day_is_itself_or_the_previous_months():
+    assert month_end_on_or_before(date(2026, 3, 31)) == date(2026, 3, 31)
+    assert month_end_on_or_before(date(2026, 3, 30)) == date(2026, 2, 28)
+    assert month_end_on_or_before(date(2024, 3, 1)) == date(2024, 2, 29)
+    assert month_end_on_or_before(date(2026, 1, 15)) == date(2025, 12, 31)
 
 
 def test_too_few_snapshots_are_refused():

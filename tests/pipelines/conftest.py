@@ -8,8 +8,8 @@ from datetime import date
 import mlflow
 import pytest
 
-from models.registry import PromotionGate
 from regua.ingest import ingest_exports
+from regua.models.registry import PromotionGate
 from regua.settings import Settings
 from regua.simulate import SimulationConfig, simulate_portfolio
 
@@ -54,7 +54,7 @@ def tracking(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(store, tracking, prefect_api):
     """Both models trained once by the train flow and gated into `tracking` (the champions)."""
-    from pipelines.train import train_flow
+    from regua.pipelines.train import train_flow
 
     return train_flow(
         store / "store",
@@ -67,9 +67,9 @@ def trained(store, tracking, prefect_api):
 
 @pytest.fixture(scope="session")
 def scored(store, trained, tracking, tmp_path_factory):
-    """The day's outputs at 2026-10-30 written once by the session's champions."""
-    from pipelines.score import score_day
+    """The day's outputs at 2026-10-30 written once by the nightly flow and the champions."""
+    from regua.pipelines.nightly import nightly_flow
 
     out = tmp_path_factory.mktemp("day-outputs")
-    score_day(store / "store", date(2026, 10, 30), out, tracking_uri=tracking)
+    nightly_flow(as_of=date(2026, 10, 30), store=store / "store", out=out, tracking_uri=tracking)
     return out

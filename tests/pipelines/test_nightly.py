@@ -21,15 +21,15 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from typer.testing import CliRunner
 
-from models.scoring import NoChampionError
-from pipelines.nightly import (
+from regua.cli import app
+from regua.models.scoring import NoChampionError
+from regua.pipelines.nightly import (
     DriftBreachError,
     PartitionError,
     nightly_deployment,
     nightly_flow,
     run_nightly,
 )
-from regua.cli import app
 
 AS_OF = date(2026, 10, 30)
 FILES = ("actions.parquet", "actions.csv", "segments.parquet", "limits.parquet")
@@ -42,8 +42,24 @@ def checksums(out: Path) -> dict[str, str]:
 
 @pytest.fixture
 def own_store(store, tmp_path) -> Path:
-    """A copy of the session store, so its feature cache starts empty."""
-    return Path(shutil.copytree(store / "store", tmp_path / "store"))
+    """A copy of the session store without its feature cache."""
+    return Path(
+        shutil.copytree(store / "store", tmp_path / "store", ignore=shutil.ignore_patterns("cache"))
+    )
+
+
+def summary_tables() -> list[list[dict]]:
+    """The rows of every `nightly-summary` table artifact on the session's server."""
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["nightly-summary"]))
+        )
+    return [json.loads(a.data) for a in artifacts if a.type == "table"]
+
+
+def outputs_row(detail: str) -> dict:
+    """The summary row saying where a night's outputs went."""
+    return {"section": "decisions", "item": "outputs", "value": None, "detail": detail}
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +83,33 @@ def test_the_night_writes_every_output_and_names_its_run(night, prefect_api):
     }  # fmt: skip
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs()
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["nightly-summary"]))
-        )
     assert f"nightly-{AS_OF}" in {run.name for run in runs}
-    markdown = artifacts[-1].data
-    assert f"Customers scored: **{segments.height:,}**" in markdown
+
+
+def test_the_summary_artifact_is_a_table_of_the_days_figures(night, prefect_api):
+    out, summary = night
+    folder = out / AS_OF.isoformat()
+    (rows,) = [t for t in summary_tables() if outputs_row(str(folder)) in t]
+    assert rows == summary.table.to_dicts()  # the flow's summary is what was published
+    figures = {(r["section"], r["item"]): r for r in rows}
+    segments = pl.read_parquet(folder / "segments.parquet")
+    assert figures["decisions", "customers scored"]["value"] == segments.height
     for segment, count in segments.group_by("segment").len().iter_rows():
-        assert f"| {segment} | {count:,} |" in markdown
-    assert "| delinquency |" in markdown and "PSI" in markdown
+        assert figures["segment", segment]["value"] == count
+    actions = pl.read_parquet(folder / "actions.parquet")
+    today = actions.filter(
+        pl.col("status") == "scheduled", pl.col("scheduled_for").dt.date() == AS_OF
+    )
+    assert figures["workload", f"{AS_OF} sex"]["value"] == today.height
+    limits = pl.read_parquet(folder / "limits.parquet")
+    for decision, count in limits.group_by("decision").len().iter_rows():
+        assert figures["limits", decision]["value"] == count
+    manifest = summary.outputs.manifest
+    for kind, model in manifest["models"].items():
+        assert (
+            figures["model", kind]["detail"] == f"version {model['version']}, run {model['run_id']}"
+        )
+    assert figures["drift", "pd"]["detail"].startswith("score, ")
 
 
 def test_drift_is_measured_against_the_training_sample_and_logged(night, tracking):
@@ -251,10 +285,14 @@ def test_a_drift_breach_set_to_fail_stops_before_the_outputs(store, trained, tra
     (config / "drift.yaml").write_text(
         "warn_above: 0.0001\nbreach_above: 0.0001\non_breach: fail\n"
     )
+    published = len(summary_tables())
     with pytest.raises(DriftBreachError, match=r"PSI above 0.0001: pd .*outputs not written"):
         nightly_flow(as_of=AS_OF, store=store / "store", out=tmp_path / "out",
                      tracking_uri=tracking, config_dir=config)  # fmt: skip
     assert not (tmp_path / "out").exists()
+    assert len(summary_tables()) == published + 1  # the stopped night still says why
+    (stopped,) = [t for t in summary_tables() if outputs_row("not written") in t]
+    assert any(r["section"] == "drift" and r["detail"].endswith("breach") for r in stopped)
     (config / "drift.yaml").write_text("breach_above: 0.05\nwarn_above: 0.2\n")
     from regua.config import ConfigError
 

@@ -12,8 +12,8 @@ import pytest
 from mlflow import MlflowClient
 from nbclient import NotebookClient
 
-from models.registry import CHAMPION
-from models.tracking import EXPERIMENT
+from regua.models.registry import CHAMPION
+from regua.models.tracking import EXPERIMENT
 from tests.pipelines.test_report import AS_OF
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -42,12 +42,22 @@ def test_every_notebook_is_stripped_of_outputs():
 
 
 def execute(name: str, workdir: Path, env: dict[str, str]) -> nbformat.NotebookNode:
-    """Run notebooks/<name>.ipynb in a fresh python3 kernel started in `workdir`."""
+    """Run notebooks/<name>.ipynb in a fresh python3 kernel started in `workdir`.
+
+    The notebook finds its data through the regua settings only: `env` names the locations
+    it reads, and every other location falls under `workdir` (REGUA_DATA_DIR).
+    """
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     client = NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
-    client.execute(env={**os.environ, **env})
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.upper().startswith(("REGUA_", "MLFLOW_TRACKING_URI"))
+        or key.upper() in ("REGUA_DOCUMENT_KEY", "REGUA_MLFLOW_ARTIFACT_DIR")
+    }
+    client.execute(env={**inherited, "REGUA_DATA_DIR": str(workdir), **env})
     return notebook
 
 

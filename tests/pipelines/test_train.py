@@ -8,15 +8,15 @@ import polars as pl
 import pytest
 from mlflow import MlflowClient
 
-import features
-from models.explain import explain
-from models.labels import delinquency_labels
-from models.registry import CHAMPION
-from models.scoring import NoChampionError, load_champion, score
-from models.train import TrainingSpec, build_dataset, observed_until, split_out_of_time
-from pipelines.train import train_models
+from regua import features
 from regua.config import LabelsConfig
 from regua.contract import TABLES
+from regua.models.explain import explain
+from regua.models.labels import delinquency_labels
+from regua.models.registry import CHAMPION
+from regua.models.scoring import NoChampionError, load_champion, score
+from regua.models.train import TrainingSpec, build_dataset, observed_until, split_out_of_time
+from regua.pipelines.train import train_models
 from regua.store import Store
 from tests.pipelines.conftest import LENIENT
 

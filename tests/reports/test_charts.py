@@ -8,8 +8,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from reports import charts
-from reports.portfolio import BUCKET, BUCKETS
+from regua.reports import charts
+from regua.reports.portfolio import BUCKET, BUCKETS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -88,8 +88,7 @@ def test_chart_renders_png_the_same_way_twice(draw, table):
     assert chart.png.startswith(PNG) and len(chart.png) > 2000
     assert chart._repr_png_() == chart.png
     assert draw(table).png == chart.png
-    encoded = chart.to_html().split("base64,")[1].split('"')[0]
-    assert base64.b64decode(encoded) == chart.png
+    assert base64.b64decode(chart.png_base64) == chart.png
 
 
 @pytest.mark.parametrize(

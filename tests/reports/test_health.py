@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.metrics import evaluate
-from reports.health import (
+from regua.models.metrics import evaluate
+from regua.reports.health import (
     compare_evaluations,
     label_summary,
     matured_as_of,
@@ -46,11 +46,11 @@ def test_model_health_on_known_scores():
     assert row["auc"] == pytest.approx(reference.auc) and row["auc"] > 0.7
     assert row["ece"] == pytest.approx(reference.ece)
     assert row["labelled"] == 400 and row["base_rate"] == pytest.approx(label.mean())
-    assert row["psi"] == pytest.approx(0.0) and row["psi_status"] == "stable"
+    assert row["psi"] == pytest.approx(0.0) and row["psi_status"] == "ok"
     shifted = model_health(
         "delinquency", "7", date(2026, 4, 30), labelled, pl.Series(score), pl.Series(score**4)
     )
-    assert shifted["psi"][0] > 0.25 and shifted["psi_status"][0] == "shift"
+    assert shifted["psi"][0] > 0.25 and shifted["psi_status"][0] == "breach"
 
 
 def test_model_health_without_both_outcomes_has_no_auc():
@@ -67,16 +67,10 @@ def test_model_health_without_both_outcomes_has_no_auc():
     assert row["psi"] is None and row["psi_status"] is None
 
 
-def test_psi_status_thresholds():
-    assert [psi_status(v) for v in (0.0, 0.099, 0.1, 0.249, 0.25, float("nan"), None)] == [
-        "stable",
-        "stable",
-        "watch",
-        "watch",
-        "shift",
-        None,
-        None,
-    ]
+def test_psi_status_reads_the_thresholds_of_config_drift_yaml():
+    """warn_above 0.1 and breach_above 0.25 in the packaged config/drift.yaml."""
+    values = (0.0, 0.1, 0.1001, 0.25, 0.2501, float("nan"), None)
+    assert [psi_status(v) for v in values] == ["ok", "ok", "warn", "warn", "breach", None, None]
 
 
 def test_label_summary_and_side_by_side_evaluations():

@@ -1,4 +1,4 @@
-"""The HTML page: Brazilian number formats, every section, escaped text, atomic write."""
+"""The portfolio page: Brazilian number formats, every section, escaped text, atomic write."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from reports.charts import Chart
-from reports.html import SECTIONS, format_cell, render_report, table_html, write_report
-from reports.report import PortfolioReport
+from regua.reports.charts import Chart
+from regua.reports.html import SECTIONS, format_cell, render_report, write_report
+from regua.reports.report import PortfolioReport
 
 
 @pytest.mark.parametrize(
@@ -37,10 +37,10 @@ def test_cells_follow_brazilian_conventions(column, value, text):
     assert format_cell(column, value) == text
 
 
-def _report() -> PortfolioReport:
+def _report(segment: str = "<b>bold</b>") -> PortfolioReport:
     png = Chart("x", b"\x89PNG\r\n\x1a\nfake")
     tables = {
-        name: pl.DataFrame({"segment": ["<b>bold</b>"], "customers": [1234]})
+        name: pl.DataFrame({"segment": [segment], "customers": [1234]})
         for section in SECTIONS
         for name in section.tables
     }
@@ -71,13 +71,29 @@ def test_the_page_has_every_section_table_and_chart():
     assert render_report(_report()) == page
 
 
-def test_table_html_escapes_and_formats():
-    frame = pl.DataFrame({"bucket": ["90+"], "amount": [10.5], "amount_share": [0.5]})
-    assert table_html(frame, "aging") == (
+def test_a_script_in_a_segment_name_is_shown_as_text():
+    page = render_report(_report('<script>alert("x")</script>'))
+    assert "<script" not in page
+    assert "<td>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</td>" in page
+
+
+def test_our_own_notes_keep_their_markup_and_the_page_needs_no_other_file():
+    page = render_report(_report())
+    assert "<em>current</em> = ainda não vencido" in page
+    assert 'src="http' not in page and "<link" not in page and "url(" not in page
+    assert page.startswith('<!doctype html>\n<html lang="pt-BR">')
+
+
+def test_the_aging_table_reads_in_reais_and_percent():
+    report = _report()
+    report.tables["aging"] = pl.DataFrame(
+        {"bucket": ["90+"], "amount": [10.5], "amount_share": [0.5]}
+    )
+    assert (
         '<table data-table="aging"><thead><tr><th>bucket</th><th>amount</th>'
         "<th>amount_share</th></tr></thead><tbody><tr><td>90+</td><td>R$ 10,50</td>"
         "<td>50,0%</td></tr></tbody></table>"
-    )
+    ) in render_report(report)
 
 
 def test_write_report_leaves_only_the_page(tmp_path):

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from reports.portfolio import (
+from regua.reports.portfolio import (
     BUCKET,
     BUCKETS,
     aging_table,

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from reports.report import OUTPUT_FILES, OutputsMissingError, read_outputs
+from regua.reports.report import OUTPUT_FILES, OutputsMissingError, read_outputs
 
 AS_OF = date(2026, 10, 30)
 

@@ -1,5 +1,6 @@
-"""The day's decisions end to end: champions score a store, outputs land atomically, re-runs
-replace rather than duplicate, in files and in SQL."""
+"""The day's outputs end to end: the nightly flow scores a store with the champions, the
+files land atomically with their data dictionary, re-runs replace rather than duplicate,
+in files and in SQL."""
 
 from __future__ import annotations
 
@@ -10,19 +11,27 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from dunning.actions import Decisions
-from models.scoring import NoChampionError
-from pipelines.score import score_day, write_database
+from regua.dunning.actions import Decisions
+from regua.dunning.outputs import OUTPUT_TABLES, data_dictionary
+from regua.pipelines.nightly import nightly_flow
+from regua.pipelines.outputs import write_database
 
 AS_OF = date(2026, 10, 30)
+
+
+def run_day(store, out, tracking, db):
+    """The nightly flow on what the store holds at AS_OF: its outputs (folder, manifest)."""
+    night = nightly_flow(
+        as_of=AS_OF, store=store / "store", out=out, tracking_uri=tracking, db_url=db
+    )
+    return night.outputs
 
 
 @pytest.fixture(scope="module")
 def day(store, trained, tracking, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     db = f"sqlite:///{out}/regua.db"
-    first = score_day(store / "store", AS_OF, out, tracking_uri=tracking, db_url=db)
-    return out, db, first
+    return out, db, run_day(store, out, tracking, db)
 
 
 def test_every_open_invoice_gets_one_action_and_every_customer_one_segment(day):
@@ -60,19 +69,33 @@ def test_the_manifest_names_models_configs_and_checksums(day):
     assert manifest == first.manifest
     assert set(manifest["models"]) == {"delinquency", "propensity_to_pay"}
     assert set(manifest["config_sha256"]) == {
-        "segments.yaml",
-        "ladders.yaml",
+        "drift.yaml",
+        "gate.yaml",
         "guardrails.yaml",
+        "labels.yaml",
+        "ladders.yaml",
+        "ledger.yaml",
         "limits.yaml",
+        "segments.yaml",
     }
     assert manifest["rows"]["actions.parquet"] == manifest["rows"]["actions.csv"]
     assert len(manifest["sha256"]["actions.parquet"]) == 64
+    assert manifest["columns"] == data_dictionary()
+
+
+def test_every_output_has_exactly_the_declared_columns_and_types(day):
+    out, _, _ = day
+    for table in OUTPUT_TABLES:
+        written = pl.read_parquet_schema(out / AS_OF.isoformat() / f"{table.name}.parquet")
+        assert list(written.items()) == [(c.name, c.dtype) for c in table.columns], table.name
+    csv = pl.read_csv(out / AS_OF.isoformat() / "actions.csv", n_rows=1)
+    assert csv.columns == [c.name for c in OUTPUT_TABLES[0].columns]
 
 
 def test_a_rerun_replaces_the_day_in_files_and_in_sql(day, store, tracking):
     out, db, first = day
     before = pl.read_parquet(out / AS_OF.isoformat() / "segments.parquet")
-    again = score_day(store / "store", AS_OF, out, tracking_uri=tracking, db_url=db)
+    again = run_day(store, out, tracking, db)
     assert again.manifest["models"] == first.manifest["models"]
     after = pl.read_parquet(out / AS_OF.isoformat() / "segments.parquet")
     for column in before.columns:
@@ -116,14 +139,6 @@ def test_duckdb_gets_the_same_rows_and_a_rerun_replaces_them(day, tmp_path):
         assert rows == first.manifest["rows"][f"{name}.parquet"], name
         assert days == 1
     assert isinstance(reasons, str) and len(reasons) > 3
-
-
-def test_without_a_champion_scoring_stops_with_a_clear_message(store, tmp_path):
-    with pytest.raises(NoChampionError, match="regua train"):
-        score_day(
-            store / "store", AS_OF, tmp_path / "out", tracking_uri=f"sqlite:///{tmp_path}/e.db"
-        )
-    assert not (tmp_path / "out" / AS_OF.isoformat()).exists()
 
 
 def test_the_cli_exits_2_naming_the_missing_champion(store, tmp_path, monkeypatch):

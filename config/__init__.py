@@ -1,0 +1,1 @@
+"""The YAML configuration, shipped as package data (regua.resources.config)."""

@@ -1,0 +1,1 @@
+"""Data shipped with the package: `config` (YAML) and `templates` (message texts)."""

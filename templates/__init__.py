@@ -1,0 +1,1 @@
+"""The Portuguese message templates, shipped as package data (regua.resources.templates)."""
