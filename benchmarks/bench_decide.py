@@ -39,7 +39,7 @@ def main() -> None:
         "--with-reasons", action="store_true", help="Also time decide with the model's reasons."
     )
     args = parser.parse_args()
-    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
+    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key-not-a-secret-0123456789")
     store_dir, _ = prepare_store(
         ROOT / f"{args.customers}x{args.months}", args.customers, args.months
     )

@@ -106,7 +106,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(run(args.child, args.store, args.as_of)))
         return
-    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
+    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key-not-a-secret-0123456789")
     store = (
         args.store
         or prepare_store(ROOT / f"{args.customers}x{args.months}", args.customers, args.months)[0]

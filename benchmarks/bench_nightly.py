@@ -37,7 +37,7 @@ def main() -> None:
     parser = night_arguments(__doc__.splitlines()[0])
     parser.add_argument("--partitions", type=int, default=1)
     args = parser.parse_args()
-    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
+    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key-not-a-secret-0123456789")
     store, _ = prepare_store(ROOT / f"{args.customers}x{args.months}", args.customers, args.months)
     shutil.rmtree(store / "cache", ignore_errors=True)
     out = ROOT / "out"

@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path)
     parser.add_argument("--truth", type=Path)
     args = parser.parse_args()
-    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key")
+    os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key-not-a-secret-0123456789")
     if args.store:
         store, truth = args.store, args.truth
     else:

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from regua.contract import MACRO_INDICATORS, PRODUCTS, TABLES, empty_frame
+from regua.contract import MACRO_INDICATORS, PRODUCT_FAMILIES, TABLES, empty_frame
 from regua.features.behaviour import CHECKPOINT_DAYS, PROMISE_WINDOWS, ROLL_WINDOWS, WINDOWS
 from regua.features.catalog import FEATURE_NAMES
 from regua.features.ledger import settle_tolerance_cents
@@ -93,7 +93,7 @@ def feature_query(as_of: date) -> str:
             f"max(least(settled, A) - due) FILTER ({late} AND least(settled, A) > A - {w})"
             f" AS worst_{w}",
         ]
-    for p in PRODUCTS:
+    for p in PRODUCT_FAMILIES:
         inv_aggs.append(f"sum(amount) FILTER (issued > A - 365 AND product = '{p}') AS product_{p}")
     pay_aggs = [
         "max(day) AS last_paid_day",
@@ -139,12 +139,13 @@ def feature_query(as_of: date) -> str:
     buckets = [_bucket(z(f"dpd_{k}")) for k in range(CHECKPOINTS + 1)]
     open_balance = f"({z('open_billed')} - {z('paid_open')})"
     monthly = f"({z('billed_90')} / 3)"
-    products = [z(f"product_{p}") for p in PRODUCTS]
+    products = [z(f"product_{p}") for p in PRODUCT_FAMILIES]
     best = f"greatest({', '.join(products)})"
     main_product = (
         f"CASE WHEN {best} <= 0 THEN NULL "
         + " ".join(
-            f"WHEN {col} = {best} THEN '{p}'" for p, col in zip(PRODUCTS, products, strict=True)
+            f"WHEN {col} = {best} THEN '{p}'"
+            for p, col in zip(PRODUCT_FAMILIES, products, strict=True)
         )
         + " END"
     )
@@ -223,7 +224,7 @@ WITH
 params AS (SELECT {a} AS A),
 inv AS (
   SELECT i.invoice_id, i.customer_id, i.issued_at - DATE '1970-01-01' AS issued,
-         i.due_at - DATE '1970-01-01' AS due, i.amount, i.product,
+         i.due_at - DATE '1970-01-01' AS due, i.amount, i.product_family AS product,
          CAST(round(i.amount * 100) AS BIGINT) AS owed
   FROM invoices i SEMI JOIN customers c ON i.customer_id = c.customer_id
 ),

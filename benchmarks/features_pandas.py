@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from regua.contract import MACRO_INDICATORS, PRODUCTS, TABLES
+from regua.contract import MACRO_INDICATORS, PRODUCT_FAMILIES, TABLES
 from regua.features.behaviour import CHECKPOINT_DAYS, PROMISE_WINDOWS, ROLL_WINDOWS, WINDOWS
 from regua.features.catalog import FEATURE_NAMES
 from regua.features.ledger import settle_tolerance_cents
@@ -117,7 +117,7 @@ def build_features(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFr
     customers["born"] = day_numbers(customers["birth_or_founding"])
 
     invoices = t["invoices"][
-        ["invoice_id", "customer_id", "issued_at", "due_at", "amount", "product"]
+        ["invoice_id", "customer_id", "issued_at", "due_at", "amount", "product_family"]
     ].copy()
     invoices = invoices[invoices["customer_id"].isin(customers["customer_id"])]
     invoices["issued"] = day_numbers(invoices["issued_at"])
@@ -174,9 +174,9 @@ def build_features(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFr
         agg[f"days_late_sum_{w}"] = (f"days_late_{w}", "sum")
         agg[f"days_late_max_{w}"] = (f"days_late_{w}", "max")
     recent = inv["issued"] > a - 365
-    for product in PRODUCTS:
+    for product in PRODUCT_FAMILIES:
         inv[f"product_{product}"] = np.where(
-            recent & (inv["product"] == product), inv["amount"], 0.0
+            recent & (inv["product_family"] == product), inv["amount"], 0.0
         )
         agg[f"product_{product}"] = (f"product_{product}", "sum")
     by_invoice = inv.groupby("customer_id").agg(**agg)
@@ -363,10 +363,11 @@ def assemble(f: pd.DataFrame, conditions: pd.DataFrame, a: int, has_contacts: bo
 
     out["kind"] = f["kind"]
     out["state"] = f["state"]
-    billed = f[[f"product_{p}" for p in PRODUCTS]].to_numpy()
+    billed = f[[f"product_{p}" for p in PRODUCT_FAMILIES]].to_numpy()
     best = billed.max(axis=1) if len(f) else np.zeros(0)
+    families = np.array(PRODUCT_FAMILIES, dtype=object)
     out["main_product"] = np.where(
-        best > 0, np.array(PRODUCTS, dtype=object)[billed.argmax(axis=1)] if len(f) else [], None
+        best > 0, families[billed.argmax(axis=1)] if len(f) else [], None
     )
     out["unemployment"] = conditions["unemployment"]
     out["unemployment_change_3m"] = conditions["unemployment_change"]

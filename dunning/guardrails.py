@@ -14,6 +14,8 @@ instead). Any other purpose is an ordinary collection contact. Decisions:
   while `legal_notices_ignore_opt_outs` is on (a legal duty, LGPD art. 7 II), as do listings
   and suspensions.
 - Listing notices are never pushed by the frequency cap, but they count towards it.
+- A negative listing needs the customer's CPF/CNPJ: it is skipped for a customer whose
+  `document_hash` is empty (customers without a `document_hash` column are not checked).
 - A listing is placed on a business day; a suspension on Monday-Thursday, not a holiday and
   not the eve of one.
 """
@@ -61,6 +63,7 @@ REASONS_PT: dict[str, str] = {
     "skipped:no_slot": "não enviado: sem horário permitido no prazo",
     "skipped:frequency_cap": "não enviado: limite de contatos sem vaga no prazo",
     "skipped:no_written_notice": "não enviado: sem notificação prévia por escrito",
+    "skipped:no_document": "não enviado: negativação exige CPF/CNPJ do cliente",
     "skipped:unknown_uf": "não enviado: UF desconhecida",
     "skipped:no_date": "não enviado: sem data proposta",
 }
@@ -172,12 +175,14 @@ def _preferences(
     frame: pl.DataFrame, customers: pl.DataFrame, config: GuardrailsConfig
 ) -> pl.DataFrame:
     flags = ["do_not_contact", *OPT_OUTS.values()]
+    has_document = "document_hash" in customers.columns
     prefs = customers.select(
         "customer_id",
         *(
             (pl.col(f) if f in customers.columns else pl.lit(False)).cast(pl.Boolean).alias(f"_{f}")
             for f in flags
         ),
+        _no_document=pl.col("document_hash").is_null() if has_document else pl.lit(False),
     ).unique("customer_id")
     frame = frame.join(prefs, on="customer_id", how="left", maintain_order="left")
     subject = ~pl.col("purpose").is_in(NON_CONTACT)
@@ -187,7 +192,9 @@ def _preferences(
     for channel, flag in OPT_OUTS.items():
         where = subject & (pl.col("channel") == channel) & pl.col(f"_{flag}")
         frame = _mark(frame, where, f"skipped:opt_out_{channel}")
-    return frame.drop(f"_{f}" for f in flags)
+    listing = (pl.col("purpose") == LISTING) & pl.col("_no_document")
+    frame = _mark(frame, listing, "skipped:no_document")
+    return frame.drop(*(f"_{f}" for f in flags), "_no_document")
 
 
 def _repeats(frame: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
@@ -418,7 +425,8 @@ def next_allowed_slot(
 def apply_contact_preferences(
     actions: pl.DataFrame, customers: pl.DataFrame, config: GuardrailsConfig
 ) -> pl.DataFrame:
-    """Skip contacts to do-not-contact customers and on channels they opted out of."""
+    """Skip contacts to do-not-contact customers and on channels they opted out of, and
+    negative listings of customers without a CPF/CNPJ."""
     frame = _prepare(actions, customers)
     return _finish(_preferences(frame, customers, config), actions.columns)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -215,6 +216,9 @@ def _ingest_rows(ingest: IngestReport) -> list[tuple[str, float | None, str]]:
         in_store = ingest.store_rows.get(table, 0)
         detail = f"read {totals['read']:,}, rejected {totals['rejected']:,}; {in_store:,} in store"
         rows.append((table, totals["stored"], detail))
+    for f in ingest.files:  # every file read and every entry left unread, by name
+        rows.append((f"file {Path(f.path).name}", f.rows_read, f"read as {f.table}"))
+    rows.extend((f"ignored {entry.name}", None, entry.reason) for entry in ingest.ignored)
     return rows
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from regua.contract import PRODUCTS
+from regua.contract import PRODUCT_FAMILIES
 
 WINDOWS: tuple[int, ...] = (30, 90, 180, 365)
 """Look-back windows in days."""
@@ -77,7 +77,7 @@ def invoice_totals() -> list[pl.Expr]:
             pl.when(matured(w)).then(_amount).sum().alias(f"_billed_{w}"),
         ]
     recent = _issued > AS_OF - MAIN_PRODUCT_WINDOW
-    for code, product in enumerate(PRODUCTS):
+    for code, product in enumerate(PRODUCT_FAMILIES):
         exprs.append(
             pl.when(recent & (pl.col("product") == code))
             .then(_amount)

@@ -42,7 +42,7 @@ from regua.contract import (
     COLLATERAL_TYPES,
     CUSTOMER_KINDS,
     EMPLOYMENT_TYPES,
-    PRODUCTS,
+    PRODUCT_FAMILIES,
     UFS,
 )
 from regua.features.behaviour import (
@@ -874,7 +874,7 @@ CONDITIONS: tuple[Feature, ...] = (
         0,
         main_product(),
         (365,),
-        pl.Enum(PRODUCTS),
+        pl.Enum(PRODUCT_FAMILIES),
     ),
     Feature(
         "unemployment",

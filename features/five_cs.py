@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from regua.contract import MACRO_INDICATORS, PRODUCTS
+from regua.contract import MACRO_INDICATORS, PRODUCT_FAMILIES
 from regua.features.behaviour import AS_OF, amount
 
 INSTALMENT_WINDOW = 90
@@ -37,12 +37,12 @@ def monthly_billed() -> pl.Expr:
 
 def main_product() -> pl.Expr:
     """The product with the largest amount issued in the last 365 days (ties: contract order)."""
-    amounts = [pl.col(f"_product_{p}").fill_null(0.0) for p in PRODUCTS]
+    amounts = [pl.col(f"_product_{p}").fill_null(0.0) for p in PRODUCT_FAMILIES]
     best = pl.max_horizontal(amounts)
     choice = pl.when(best <= 0).then(pl.lit(None, pl.String))
-    for product, billed in zip(PRODUCTS, amounts, strict=True):
+    for product, billed in zip(PRODUCT_FAMILIES, amounts, strict=True):
         choice = choice.when(billed == best).then(pl.lit(product))
-    return choice.cast(pl.Enum(PRODUCTS))
+    return choice.cast(pl.Enum(PRODUCT_FAMILIES))
 
 
 def macro_value(indicator: str) -> pl.Expr:

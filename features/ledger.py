@@ -38,7 +38,7 @@ from datetime import date
 import polars as pl
 
 from regua.config.ledger import load_ledger
-from regua.contract import PRODUCTS
+from regua.contract import PRODUCT_FAMILIES
 
 Frame = pl.LazyFrame | pl.DataFrame
 
@@ -91,7 +91,7 @@ def number_invoices(invoices: pl.LazyFrame, customer_keys: pl.LazyFrame) -> pl.L
             day_number("issued_at").alias("issued"),
             day_number("due_at").alias("due"),
             "amount",
-            pl.col("product").cast(pl.Enum(PRODUCTS)).to_physical().alias("product"),
+            pl.col("product_family").cast(pl.Enum(PRODUCT_FAMILIES)).to_physical().alias("product"),
         )
     )
 
@@ -383,7 +383,7 @@ def ledger_from_frames(
     """The ledger of invoices of known customers and their payments, numbered and cached.
 
     `customers` keeps every column it has plus `cust`; invoices need invoice_id,
-    customer_id, issued_at, due_at, amount and product; payments invoice_id, paid_at,
+    customer_id, issued_at, due_at, amount and product_family; payments invoice_id, paid_at,
     amount and (optionally) method.
     """
     numbered_customers = number_customers(customers.lazy())

@@ -17,8 +17,9 @@ from regua.pipelines.retry import io_task
 
 
 @io_task("ingest-exports", backoff_factor=5)
-def ingest_task(raw: Path, store: Path) -> IngestReport:
-    """Every export in `raw` validated and committed to `store` (a new version if changed)."""
-    report = ingest_exports(raw, store)
+def ingest_task(raw: Path, store: Path, ignore: tuple[str, ...] = ()) -> IngestReport:
+    """Every export in `raw` validated and committed to `store` (a new version if changed);
+    entries matching `ignore` (beside the ignore_files setting) are left unread."""
+    report = ingest_exports(raw, store, ignore=ignore)
     get_run_logger().info("ingest: %s", report.to_text().splitlines()[-1])
     return report

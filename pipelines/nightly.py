@@ -4,7 +4,8 @@ ingest (optional) → champions loaded → the day's inputs at as_of (`dunning.d
 written as partitions of customers (`dunning.partitions`, cached on the store version) →
 each partition scored and decided (`dunning.day.score_and_decide`, on a Dask cluster when
 one is given) → decisions merged in one canonical order → drift measured and its policy
-applied (`models.drift`) → outputs written atomically (and to SQL) → the night's summary
+applied (`models.drift`) → outputs written atomically, and to SQL with both replaced or
+neither (`pipelines.outputs`) → the night's summary
 (`dunning.summary.night_summary`) published as a table artifact.
 
 This is the one wiring of a day: `regua nightly` and `regua score` run it, and so do the
@@ -54,7 +55,7 @@ from regua.models.scoring import Champion, load_champion
 from regua.models.tracking import load_reference, log_drift
 from regua.pipelines.checks import require_store
 from regua.pipelines.ingest import ingest_task
-from regua.pipelines.outputs import DayOutputs, provenance, write_database, write_outputs
+from regua.pipelines.outputs import DayOutputs, provenance, write_outputs
 from regua.pipelines.retry import io_task
 from regua.progress import stage_bar
 from regua.settings import get_settings
@@ -245,15 +246,11 @@ def drift_task(
 
 
 @io_task("write-outputs")
-def write_outputs_task(decisions: Decisions, out: Path, as_of: date, about: dict) -> DayOutputs:
-    """out/<as_of>/ written aside and swapped in."""
-    return write_outputs(decisions, out, as_of, about)
-
-
-@io_task("write-database", retries=3)
-def write_database_task(decisions: Decisions, db_url: str, as_of: date) -> None:
-    """The same tables in SQL, replacing as_of's rows in one transaction."""
-    write_database(decisions, db_url, as_of)
+def write_outputs_task(
+    decisions: Decisions, out: Path, as_of: date, about: dict, db_url: str | None
+) -> DayOutputs:
+    """out/<as_of>/ written aside and swapped in, and as_of's SQL rows: both or neither."""
+    return write_outputs(decisions, out, as_of, about, db_url)
 
 
 def publish_summary(table: pl.DataFrame, as_of: date, *, stopped: bool = False) -> None:
@@ -308,11 +305,13 @@ def nightly_flow(
     config_dir: Path | None = None,
     max_stale_days: int = MAX_STALE_DAYS,
     refresh_features: bool = False,
+    ignore: tuple[str, ...] = (),
 ) -> NightlySummary:
     """Ingest (when `raw` is given), score and decide at as_of, write out/<as_of>/.
 
     Features are cached per store version, as_of and partitioning; `refresh_features`
-    rebuilds them (e.g. after a damaged file stopped a partition).
+    rebuilds them (e.g. after a damaged file stopped a partition). `ignore`: glob patterns
+    of raw-folder entries the ingest leaves unread, beside the ignore_files setting.
     """
     as_of = as_of or default_as_of()
     settings = get_settings()
@@ -324,7 +323,7 @@ def nightly_flow(
     drift_config = load_drift(folder / "drift.yaml")
     clock = _Clock()
     with stage_bar(partitions + 4, f"nightly {as_of}") as advance:
-        report = ingest_task(raw, store) if raw is not None else None
+        report = ingest_task(raw, store, ignore) if raw is not None else None
         advance()
         clock.lap("ingest")
         version = require_store(store).version
@@ -350,9 +349,7 @@ def nightly_flow(
             publish_summary(summarise(seconds_by_stage=clock.laps), as_of, stopped=True)
             raise
         about = provenance(Store(store, version=version), champions, folder)
-        outputs = write_outputs_task(decisions, out, as_of, about)
-        if db_url:
-            write_database_task(decisions, db_url, as_of)
+        outputs = write_outputs_task(decisions, out, as_of, about, db_url or None)
         advance()
         clock.lap("write")
     table = summarise(outputs=str(outputs.folder), seconds_by_stage=clock.laps)

@@ -10,20 +10,27 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from sqlalchemy.exc import OperationalError
 
+from regua.store import DISK_ERRORS
+
 
 def retry_on_io_error(_task: object, _run: object, state: object) -> bool:
-    """Retry only when the task failed on files, disk, network or a locked database.
+    """Retry only when the task failed on files, network or a locked database (also when a
+    database error is the cause of the error the task raised).
 
-    A bad batch, a missing champion or a bug fails the same way every time: retrying it
-    would only delay the message.
+    A bad batch, a missing champion, a full disk, a read-only folder or a bug fails the same
+    way every time: retrying it would only delay the message.
     """
     try:
         state.result()  # type: ignore[attr-defined]
-    except (OSError, ConnectionError, TimeoutError, OperationalError):
-        return True
-    except Exception:
-        return False
+    except Exception as exc:
+        return _transient(exc) or isinstance(exc.__cause__, OperationalError)
     return False
+
+
+def _transient(error: BaseException | None) -> bool:
+    if isinstance(error, OSError):  # ConnectionError and TimeoutError are OSErrors too
+        return error.errno not in DISK_ERRORS
+    return isinstance(error, OperationalError)
 
 
 def io_task(

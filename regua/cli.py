@@ -31,8 +31,10 @@ RUN_FAILURE = (
     "Encountered exception during execution",
     "Finished in state Failed",
     "Finished in state Crashed",
+    "Task run failed with",
 )
-"""How Prefect starts its log of a failed run (the message the CLI replaces with one line)."""
+"""How Prefect starts its log of a failed run or task (the CLI replaces it with one line; a
+bug still ends with its traceback, raised out of the command)."""
 
 
 class _PrefectOnTheTerminal(logging.Filter):
@@ -78,6 +80,33 @@ def _one_line(*kinds: type[BaseException]) -> Iterator[None]:
         yield
     except (CheckError, *kinds) as exc:
         _fail(exc)
+
+
+@contextmanager
+def _disk_errors(**folders: tuple[Path, str]) -> Iterator[None]:
+    """A full disk, a read-only mount or a refused write ends the command with one line:
+    the folder (`what=(folder, what stays unchanged when it fails)`) and the system's reason."""
+    from regua.store import DISK_ERRORS
+
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        written = Path(exc.filename).absolute() if exc.filename else None
+        where, unchanged = next(
+            (
+                (
+                    f"{what.replace('_', ' ')} {folder} ({exc.strerror}: "
+                    f"{written.relative_to(folder.absolute())})",
+                    unchanged,
+                )
+                for what, (folder, unchanged) in folders.items()
+                if written is not None and written.is_relative_to(folder.absolute())
+            ),
+            (f"{written or 'a file'} ({exc.strerror})", "nothing was replaced"),
+        )
+        _fail(RuntimeError(f"cannot write to {where}; {unchanged}"))
 
 
 @app.callback()
@@ -155,6 +184,22 @@ RawDir = Annotated[
     Path | None,
     typer.Option(help="Folder of the day's exports; default: the raw_dir setting."),
 ]
+IgnorePatterns = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore",
+        help="Glob pattern of raw-folder entries to leave unread (repeat it; added to the "
+        "ignore_files setting). Any other entry that matches no table stops the ingest.",
+    ),
+]
+
+
+def _check_document_key(settings: Settings) -> None:
+    """The document key is long enough and its file private (one line, exit 2, if not)."""
+    from regua.settings import SettingsError
+
+    with _one_line(SettingsError):
+        settings.document_key_bytes()
 
 
 @app.command()
@@ -176,6 +221,14 @@ def ingest(
         ),
     ] = None,
     docs: Annotated[bool, typer.Option(help="Build Great Expectations Data Docs.")] = True,
+    ignore: IgnorePatterns = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Mapping profile of the company's export (profiles/<name>.yaml, or a shipped "
+            "name such as erp_br); default: the profile setting."
+        ),
+    ] = None,
 ) -> None:
     """Validate the exports in RAW and add them to the store; rejects keep their reasons."""
     from regua.pipelines.checks import CheckError, require_raw_folder, require_store_target
@@ -187,18 +240,77 @@ def ingest(
             raise CheckError("give --encoding, --separator and --decimal together, or none")
         require_raw_folder(raw)
         require_store_target(store)
+    _check_document_key(settings)
+    from regua.config.profile import ConfigError, load_profile
     from regua.ingest import Dialect, IngestError, ingest_exports
+
+    with _one_line(ConfigError):
+        mapping = load_profile(profile or settings.profile) if profile or settings.profile else None
 
     if max_reject_share is not None:
         settings = settings.model_copy(update={"max_reject_share": max_reject_share})
     dialect = None
     if "auto" not in (encoding, separator, decimal):
         dialect = Dialect(encoding=encoding, separator=separator, decimal=decimal)  # type: ignore[arg-type]
+    from regua.store import StaleVersionError
+
     try:
-        report = ingest_exports(raw, store, settings=settings, dialect=dialect, build_docs=docs)
+        with (
+            _disk_errors(store=(store, "the store is unchanged")),
+            _one_line(StaleVersionError, ConfigError),
+        ):
+            report = ingest_exports(
+                raw, store, settings=settings, dialect=dialect, build_docs=docs,
+                ignore=ignore or (), profile=mapping,
+            )  # fmt: skip
     except IngestError as exc:
         _fail(exc, prefix="ingest failed, store unchanged")
     typer.echo(report.to_text())
+
+
+@app.command("rotate-key")
+def rotate_key(
+    new_key_file: Annotated[
+        Path,
+        typer.Option(help="File holding the new key: at least 32 bytes, private (mode 600)."),
+    ],
+    raw: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with the customers export(s) holding every stored customer's "
+            "document; default: the raw_dir setting."
+        ),
+    ] = None,
+    store: StoreDir = None,
+    ignore: IgnorePatterns = None,
+) -> None:
+    """Re-hash the store's CPF/CNPJ with a new key, from the documents in RAW's customers
+    export(s); the current key must be the store's. Writes one new store version."""
+    from regua.pipelines.checks import require_raw_folder, require_store
+    from regua.settings import SettingsError, read_key_file
+
+    settings = _settings()
+    raw, store = raw or settings.raw_dir, store or settings.store_dir
+    with _one_line(SettingsError):
+        require_raw_folder(raw)
+        require_store(store)
+        old_key = settings.document_key_bytes()
+        new_key = read_key_file(new_key_file)
+    from regua.ingest import IngestError
+    from regua.ingest.rotate import rotate_document_key
+
+    try:
+        rotation = rotate_document_key(
+            raw, store, old_key=old_key, new_key=new_key,
+            old_key_origin=settings.document_key_origin(), ignore=ignore or (),
+        )  # fmt: skip
+    except IngestError as exc:
+        _fail(exc, prefix="rotation failed, store unchanged")
+    typer.echo(rotation.to_text())
+    typer.echo(
+        f"next: move {new_key_file} to {settings.secret_file} (or set REGUA_DOCUMENT_KEY to "
+        "its content) before the next ingest, and keep the old key no longer"
+    )
 
 
 @app.command()
@@ -289,6 +401,7 @@ def _check_scoring(
         day = checks.parse_day(as_of) if as_of is not None else None
         if raw is not None:
             checks.require_raw_folder(raw, may_be_empty=raw_may_be_empty)
+            _check_document_key(settings)
         opened = checks.require_store(store)
         checks.require_writable_folder(out, "outputs folder")
         if db_url:
@@ -309,10 +422,21 @@ def _run_nightly(as_of: str | None, **parameters: object) -> None:
     from regua.models.scoring import NoChampionError
     from regua.pipelines.checks import parse_day
     from regua.pipelines.nightly import PartitionError, run_nightly
+    from regua.pipelines.outputs import OutputsNotWrittenError
+    from regua.store import StaleVersionError
 
+    store, out = parameters["store"], parameters["out"]
+    outputs = f"the outputs in {out}/{as_of or '<as_of>'}" + (
+        " and the database" if parameters.get("db_url") else ""
+    )
+    kinds = (NoChampionError, ConfigError, IngestError, DriftBreachError, MlflowException)
     try:
-        with _one_line(
-            NoChampionError, ConfigError, IngestError, DriftBreachError, MlflowException, ValueError
+        with (
+            _disk_errors(
+                store=(store, f"the store's tables and {outputs} are unchanged"),
+                outputs_folder=(out, f"{outputs} are unchanged"),
+            ),
+            _one_line(*kinds, StaleVersionError, OutputsNotWrittenError, ValueError),
         ):
             summary = run_nightly(
                 as_of=parse_day(as_of) if as_of else None,
@@ -369,6 +493,7 @@ def nightly(
     partitions: Partitions = 1,
     dask_address: DaskAddress = None,
     refresh_features: RefreshFeatures = False,
+    ignore: IgnorePatterns = None,
 ) -> None:
     """Run the nightly flow once: ingest RAW, score, decide and write OUT/<as_of>/."""
     settings = _settings()
@@ -377,6 +502,7 @@ def nightly(
     _run_nightly(
         as_of, raw=raw, store=store, out=out, db_url=db_url, partitions=partitions,
         dask_address=dask_address or settings.dask_address, refresh_features=refresh_features,
+        ignore=tuple(ignore or ()),
     )  # fmt: skip
 
 
@@ -501,14 +627,22 @@ def report(
 
     from regua.config import ConfigError
     from regua.models.scoring import NoChampionError
+    from regua.pipelines.outputs import recover_outputs
     from regua.reports.html import write_report
     from regua.reports.report import OutputsMissingError, build_report
 
-    with _one_line(NoChampionError, OutputsMissingError, ConfigError, MlflowException, ValueError):
-        portfolio = build_report(
-            store, outputs or settings.out_dir, day, tracking_uri=settings.mlflow_tracking_uri
-        )
-    path = write_report(portfolio, folder / f"portfolio-{day.isoformat()}.html")
+    outputs = outputs or settings.out_dir
+    with _disk_errors(
+        report_folder=(folder, "any earlier report there is unchanged"),
+        outputs_folder=(outputs, "the outputs there are unchanged"),
+    ):
+        if outputs.is_dir():
+            recover_outputs(outputs, day)  # the day's outputs, if a crash left them hidden
+        with _one_line(
+            NoChampionError, OutputsMissingError, ConfigError, MlflowException, ValueError
+        ):
+            portfolio = build_report(store, outputs, day, tracking_uri=settings.mlflow_tracking_uri)
+        path = write_report(portfolio, folder / f"portfolio-{day.isoformat()}.html")
     typer.echo(
         f"{day}: portfolio report ({len(portfolio.tables)} tables, {len(portfolio.charts)} "
         f"charts) -> {path}"

@@ -29,7 +29,15 @@ EMPLOYMENT_TYPES = (
     "business",
 )
 COLLATERAL_TYPES = ("none", "vehicle", "real_estate", "receivables", "investments", "guarantor")
-PRODUCTS = ("credit_card", "personal_loan", "retail_installment", "services", "working_capital")
+PRODUCT_FAMILIES = (
+    "credit_card",
+    "personal_loan",
+    "retail_installment",
+    "services",
+    "working_capital",
+    "other",
+)
+"""Families a company's products map to (the features count amounts per family)."""
 PAYMENT_METHODS = ("pix", "boleto", "card", "debit", "agreement")
 CHANNELS = ("email", "sms", "whatsapp", "phone", "letter", "agency")
 CONTACT_OUTCOMES = (
@@ -46,6 +54,12 @@ MACRO_INDICATORS = ("unemployment", "selic", "ipca", "default_rate", "income_gro
 
 MIN_DATE = "1900-01-01"
 MAX_DATE = "2100-12-31"
+REAL_PLAN_DATE = "1994-07-01"
+"""The real (BRL) began on 1994-07-01: no bill, payment or contact in reais is older."""
+MAX_FLOW_BRL = 1e9
+"""Upper bound of a monthly flow or a single amount (income, limit, bill, payment), BRL."""
+MAX_STOCK_BRL = 1e11
+"""Upper bound of a stock (assets, savings, equity, collateral), BRL."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,8 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     strict_min: bool = False
+    min_date: str = MIN_DATE  # date and datetime columns only
+    max_date: str = MAX_DATE
     default: Any = None
     example: Any = None
 
@@ -127,6 +143,7 @@ CUSTOMERS = Table(
     name="customers",
     description="One row per customer (PF: person, CPF; PJ: company, CNPJ).",
     key=("customer_id",),
+    date_orders=(DateOrder(later="opened_at", earlier="birth_or_founding"),),
     columns=(
         Column("customer_id", pl.String(), "Customer key in the source system.",
                example="C0000001"),
@@ -134,38 +151,43 @@ CUSTOMERS = Table(
                example="PF"),
         Column("document_hash", pl.String(),
                "HMAC-SHA256 of the CPF/CNPJ digits; the document itself is never stored. "
-               "Exports carry `document`, which ingestion validates and hashes.",
-               example="9f2c…e1"),
+               "Exports carry `document`, which ingestion validates and hashes. Optional: a "
+               "customer without one is scored and contacted, never listed negatively.",
+               required=False, nullable=True, example="9f2c…e1"),
         Column("state", pl.String(), "UF where the customer lives or is registered.",
                allowed=UFS, example="SP"),
         Column("city", pl.String(), "City name.", required=False, nullable=True,
                example="Campinas"),
         Column("opened_at", _date, "Date the relationship began.", example="2021-03-15"),
-        Column("birth_or_founding", _date, "Birth date (PF) or founding date (PJ).",
-               required=False, nullable=True, example="1987-06-02"),
+        Column("birth_or_founding", _date,
+               "Birth date (PF) or founding date (PJ); from 1800 (old companies), never after "
+               "opened_at.", required=False, nullable=True, min_date="1800-01-01",
+               example="1987-06-02"),
         Column("declared_income", _money,
                "Declared monthly income (PF) or monthly revenue (PJ), BRL.",
-               required=False, nullable=True, min_value=0, example=4500.0),
+               required=False, nullable=True, min_value=0, max_value=MAX_FLOW_BRL,
+               example=4500.0),
         Column("employment_type", pl.String(), "Source of income.", required=False,
                nullable=True, allowed=EMPLOYMENT_TYPES, example="clt"),
         Column("employment_tenure_months", pl.Int32(),
                "Months in the current job (PF) or in business (PJ).", required=False,
                nullable=True, min_value=0, max_value=1200, example=38),
         Column("assets", _money, "Declared assets, BRL.", required=False, nullable=True,
-               min_value=0, example=35000.0),
+               min_value=0, max_value=MAX_STOCK_BRL, example=35000.0),
         Column("savings", _money, "Liquid savings and investments, BRL.", required=False,
-               nullable=True, min_value=0, example=6000.0),
-        Column("equity", _money, "Net equity (PJ; patrimônio líquido), BRL.", required=False,
-               nullable=True, example=None),
+               nullable=True, min_value=0, max_value=MAX_STOCK_BRL, example=6000.0),
+        Column("equity", _money, "Net equity (PJ; patrimônio líquido; may be negative), BRL.",
+               required=False, nullable=True, min_value=-MAX_STOCK_BRL,
+               max_value=MAX_STOCK_BRL, example=None),
         Column("monthly_debt_obligations", _money,
                "Monthly instalments owed elsewhere (bureau or declared), BRL.", required=False,
-               nullable=True, min_value=0, example=800.0),
+               nullable=True, min_value=0, max_value=MAX_FLOW_BRL, example=800.0),
         Column("collateral_value", _money, "Value of pledged collateral, BRL.", required=False,
-               nullable=True, min_value=0, example=0.0),
+               nullable=True, min_value=0, max_value=MAX_STOCK_BRL, example=0.0),
         Column("collateral_type", pl.String(), "Kind of collateral.", required=False,
                nullable=True, allowed=COLLATERAL_TYPES, default="none", example="none"),
         Column("credit_limit", _money, "Current credit limit, BRL.", min_value=0,
-               example=3000.0),
+               max_value=MAX_FLOW_BRL, example=3000.0),
         Column("bureau_score", pl.Int32(), "External bureau score, 0-1000.", required=False,
                nullable=True, min_value=0, max_value=1000, example=640),
         Column("do_not_contact", pl.Boolean(), "The customer must not be contacted at all.",
@@ -190,12 +212,16 @@ INVOICES = Table(
     columns=(
         Column("invoice_id", pl.String(), "Invoice key.", example="I000000001"),
         Column("customer_id", pl.String(), "Customer billed.", example="C0000001"),
-        Column("issued_at", _date, "Issue date.", example="2026-09-05"),
-        Column("due_at", _date, "Due date.", example="2026-09-15"),
+        Column("issued_at", _date, "Issue date.", min_date=REAL_PLAN_DATE, example="2026-09-05"),
+        Column("due_at", _date, "Due date.", min_date=REAL_PLAN_DATE, example="2026-09-15"),
         Column("amount", _money, "Amount due, BRL.", min_value=0, strict_min=True,
-               example=412.37),
-        Column("product", pl.String(), "Product billed.", allowed=PRODUCTS,
-               example="credit_card"),
+               max_value=MAX_FLOW_BRL, example=412.37),
+        Column("product", pl.String(), "Product billed, in the company's own vocabulary.",
+               example="CARTAO GOLD"),
+        Column("product_family", pl.String(),
+               "Family of the product; from the mapping profile, else the product itself "
+               "when it names a family, else other.", required=False,
+               allowed=PRODUCT_FAMILIES, example="credit_card"),
         Column("installment_no", pl.Int32(), "Instalment number (1 for single bills).",
                required=False, default=1, min_value=1, max_value=480, example=1),
         Column("installments_total", pl.Int32(), "Number of instalments in the plan.",
@@ -207,7 +233,13 @@ INVOICES = Table(
 
 PAYMENTS = Table(
     name="payments",
-    description="Money received against an invoice.",
+    description=(
+        "Money received against an invoice. A payment that takes the invoice's payments (those "
+        "stored and those earlier in the batch, by paid_at) above the invoice's amount plus "
+        "`overpayment_tolerance_share` (config/ingest.yaml, 10%) is rejected with rule "
+        "`overpayment`; it is not booked as a customer credit, so an analyst fixes the source "
+        "(often a typo or a wrong invoice_id) and re-sends it."
+    ),
     key=("payment_id",),
     references=(
         Reference("invoice_id", "invoices", "invoice_id"),
@@ -218,9 +250,10 @@ PAYMENTS = Table(
         Column("payment_id", pl.String(), "Payment key.", example="P000000001"),
         Column("invoice_id", pl.String(), "Invoice paid.", example="I000000001"),
         Column("customer_id", pl.String(), "Customer who paid.", example="C0000001"),
-        Column("paid_at", _date, "Date the money was received.", example="2026-09-14"),
+        Column("paid_at", _date, "Date the money was received.", min_date=REAL_PLAN_DATE,
+               example="2026-09-14"),
         Column("amount", _money, "Amount received, BRL.", min_value=0, strict_min=True,
-               example=412.37),
+               max_value=MAX_FLOW_BRL, example=412.37),
         Column("method", pl.String(), "Payment method.", allowed=PAYMENT_METHODS,
                example="pix"),
     ),
@@ -246,16 +279,16 @@ CONTACTS = Table(
         Column("invoice_id", pl.String(), "Invoice the contact was about.", required=False,
                nullable=True, example="I000000001"),
         Column("at", pl.Datetime("us"), "Local date and time of the attempt.",
-               example="2026-09-18 10:32:00"),
+               min_date=REAL_PLAN_DATE, example="2026-09-18 10:32:00"),
         Column("channel", pl.String(), "Channel used.", allowed=CHANNELS, example="sms"),
         Column("step_id", pl.String(), "Ladder step that triggered the contact.",
                required=False, nullable=True, example="sms_d1"),
         Column("outcome", pl.String(), "What happened.", allowed=CONTACT_OUTCOMES,
                example="delivered"),
         Column("promise_date", _date, "Date the customer promised to pay.", required=False,
-               nullable=True, example=None),
+               nullable=True, min_date=REAL_PLAN_DATE, example=None),
         Column("promise_amount", _money, "Amount promised, BRL.", required=False,
-               nullable=True, min_value=0, example=None),
+               nullable=True, min_value=0, max_value=MAX_FLOW_BRL, example=None),
     ),
 )  # fmt: skip
 
@@ -269,7 +302,8 @@ MACRO = Table(
                example="2026-09-01"),
         Column("indicator", pl.String(), "Indicator name.", allowed=MACRO_INDICATORS,
                example="unemployment"),
-        Column("value", pl.Float64(), "Value, in percent for rates.", example=6.4),
+        Column("value", pl.Float64(), "Value, in percent for rates.", min_value=-100,
+               max_value=10_000, example=6.4),
         Column("region", pl.String(), "UF, or BR for the national figure.", required=False,
                default="BR", allowed=(*UFS, "BR"), example="BR"),
     ),
@@ -295,7 +329,13 @@ def raw_columns(t: Table) -> list[Column]:
     if t.name != "customers":
         return list(t.columns)
     return [
-        Column(RAW_DOCUMENT_COLUMN, pl.String(), "CPF (PF) or CNPJ (PJ), digits or formatted.")
+        Column(
+            RAW_DOCUMENT_COLUMN,
+            pl.String(),
+            "CPF (PF) or CNPJ (PJ), digits or formatted.",
+            required=False,
+            nullable=True,
+        )
         if c.name == "document_hash"
         else c
         for c in t.columns
@@ -321,10 +361,21 @@ def contract_markdown() -> str:
         "Exports may be CSV (UTF-8 or Latin-1, `,` or `;`, ISO or dd/mm/yyyy dates, decimal",
         "point or comma) or Parquet; files are found by name: `<table>.csv`,",
         "`<table>_<anything>.parquet`. Columns not marked required may be left out; their",
-        "default (if any) fills them. Customers' exports carry `document` (CPF/CNPJ), which",
-        "ingestion validates and replaces by `document_hash`.",
+        "default (if any) fills them. Customers' exports may carry `document` (CPF/CNPJ), which",
+        "ingestion validates and replaces by `document_hash`. An export with other column names,",
+        "vocabularies or dialect reaches this contract through a mapping profile",
+        "(`regua ingest --profile profiles/<name>.yaml`; examples in `profiles/`).",
         "",
         "`data/` keeps only this contract and small samples; generated data is ignored by git.",
+        "",
+        "Numbers are finite and within their column's range (rule `range`); `inf`, `NaN` or a",
+        "number too large for a float is rule `type`. Separators must fit the file's dialect:",
+        "with a decimal comma `1234,56`, `1.234,56`, `1.234.567` and `1234` are read; with a",
+        "decimal point `1234.56`, `1,234.56`, `1,234,567` and `1234`. A value that could be read",
+        "both ways (a single group, `1.234` with a decimal comma, `1,234` with a decimal point)",
+        "or that does not fit the dialect (`1234.56` or `1,234.56` with a decimal comma) is",
+        "rejected as `ambiguous_number`, never rescaled. A date outside its column's range is",
+        "rule `date_range`; two-digit or cut-off years (`07/01/26`, `06/10/202`) land there.",
     ]
     for t in TABLES.values():
         lines += ["", f"## {t.name}{' (optional table)' if t.optional else ''}", "", t.description]
@@ -349,10 +400,14 @@ def contract_markdown() -> str:
                 rules.append("not null")
             if c.allowed:
                 rules.append("one of " + ", ".join(c.allowed))
+            if c.dtype.is_float():
+                rules.append("finite")
             if c.min_value is not None:
-                rules.append(f"{'>' if c.strict_min else '≥'} {c.min_value:g}")
+                rules.append(f"{'>' if c.strict_min else '≥'} {_bound(c.min_value)}")
             if c.max_value is not None:
-                rules.append(f"≤ {c.max_value:g}")
+                rules.append(f"≤ {_bound(c.max_value)}")
+            if c.dtype.is_temporal():
+                rules.append(f"{c.min_date} to {c.max_date}")
             if c.default is not None:
                 rules.append(f"default {c.default}")
             required = "yes" if c.required else "no"
@@ -363,6 +418,11 @@ def contract_markdown() -> str:
         example = {c.name: c.example for c in t.columns}
         lines += ["", "Example row:", "", "```json", _json_line(example), "```"]
     return "\n".join(lines) + "\n"
+
+
+def _bound(value: float) -> str:
+    """A range bound as people read it: 1,000,000,000 rather than 1e+09."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 def _json_line(row: dict[str, Any]) -> str:

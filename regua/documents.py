@@ -81,6 +81,15 @@ def hash_documents(documents: pl.Series, key: bytes) -> pl.Series:
     return documents.replace_strict(mapping, return_dtype=pl.String).alias(documents.name)
 
 
+FINGERPRINT_LABEL = b"regua document key fingerprint v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A public fingerprint of a document key (an HMAC of a fixed label), so a store can
+    tell which key hashed its documents without holding the key."""
+    return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
+
+
 def _check_digits_np(base: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
     r1 = (base @ w1) % 11
     dv1 = np.where(r1 < 2, 0, 11 - r1)

@@ -46,11 +46,16 @@ class SettingsError(ValueError):
     """Settings that do not validate: one line naming the file or variable, key and rule."""
 
 
-def packaged_dir(name: str) -> Path:
-    """The packaged `config` or `templates` folder, in a wheel or an editable install.
+MIN_KEY_BYTES = 32
+"""A shorter key makes the document hashes guessable by enumerating CPFs."""
+NEW_KEY_HINT = 'python -c "import secrets; print(secrets.token_hex(32))"'
 
-    In the repository they are the top-level `config/` and `templates/` folders; setuptools
-    maps them to the data packages `regua.resources.config` and `regua.resources.templates`.
+
+def packaged_dir(name: str) -> Path:
+    """The packaged `config`, `templates` or `profiles` folder, in a wheel or an editable install.
+
+    In the repository they are the top-level `config/`, `templates/` and `profiles/`
+    folders; setuptools maps them to the data packages `regua.resources.<name>`.
     """
     spec = importlib.util.find_spec(f"regua.resources.{name}")
     if spec is None or not spec.submodule_search_locations:
@@ -105,12 +110,25 @@ class Settings(BaseSettings):
     )
     secret_file: Path = Field(
         Path.home() / ".regua" / "document_key",
-        description="File holding the key that hashes CPF/CNPJ, created on first use.",
+        description="File holding the key that hashes CPF/CNPJ, created on first use; it "
+        f"must hold at least {MIN_KEY_BYTES} bytes and be private (mode 600).",
     )
     document_key: str | None = Field(
         None,
-        description="Key for hashing CPF/CNPJ (REGUA_DOCUMENT_KEY); overrides secret_file.",
+        description="Key for hashing CPF/CNPJ (REGUA_DOCUMENT_KEY), at least "
+        f"{MIN_KEY_BYTES} bytes; overrides secret_file.",
         repr=False,
+    )
+    ignore_files: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns of raw-folder entries ingest leaves unread (e.g. "
+        '["*.txt", "backup"]); any other entry that matches no table stops the batch.',
+    )
+    profile: Path | None = Field(
+        None,
+        description="Mapping profile ingest applies to the exports (a YAML file such as "
+        "profiles/erp_br.yaml, or the name of a shipped one); none: the exports use the "
+        "contract's names.",
     )
     max_reject_share: float = Field(
         0.05,
@@ -121,6 +139,25 @@ class Settings(BaseSettings):
     validation_batch_rows: int = Field(
         500_000, gt=0, description="Rows per Great Expectations batch (bounds memory)."
     )
+
+    @field_validator("document_key")
+    @classmethod
+    def _long_key(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_KEY_BYTES:
+            raise ValueError(
+                f"a document key needs at least {MIN_KEY_BYTES} bytes; make one with "
+                f"`{NEW_KEY_HINT}`"
+            )
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _existing_profile(cls, value: Path | None) -> Path | None:
+        shipped = packaged_dir("profiles")
+        if value is None or value.is_file() or (shipped / f"{value}.yaml").is_file():
+            return value
+        names = ", ".join(sorted(p.stem for p in shipped.glob("*.yaml")))
+        raise ValueError(f"must be a profile file or a shipped profile ({names}); {value} is not")
 
     @field_validator("config_dir", "templates_dir")
     @classmethod
@@ -146,17 +183,45 @@ class Settings(BaseSettings):
         )
 
     def document_key_bytes(self) -> bytes:
-        """The key that hashes documents: from the environment, else a private file made once."""
-        if self.document_key:
+        """The key that hashes documents: from the setting, else the private key file (made
+        on first use); `SettingsError` when the file is short or readable by others."""
+        if self.document_key is not None:
             return self.document_key.encode()
-        path = self.secret_file
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(secrets.token_hex(32))
-            tmp.chmod(0o600)
-            os.replace(tmp, path)
-        return path.read_text().strip().encode()
+        return read_key_file(self.secret_file, create=True)
+
+    def document_key_origin(self) -> str:
+        """Where the document key comes from, for messages (never the key itself)."""
+        if self.document_key is not None:
+            return "the document_key setting (REGUA_DOCUMENT_KEY)"
+        return f"key file {self.secret_file}"
+
+
+def read_key_file(path: Path, *, create: bool = False) -> bytes:
+    """A document key from a private file of at least MIN_KEY_BYTES bytes (surrounding
+    whitespace dropped); with `create`, a missing file is made with a random key, mode 600."""
+    if create and not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        os.replace(tmp, path)
+    try:
+        mode = path.stat().st_mode
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise SettingsError(f"key file {path}: cannot read it: {exc.strerror or exc}") from exc
+    if mode & 0o077:
+        raise SettingsError(
+            f"key file {path} is open to group or others (mode {mode & 0o777:o}); a document "
+            f"key file must be private: run `chmod 600 {path}`"
+        )
+    if len(key) < MIN_KEY_BYTES:
+        raise SettingsError(
+            f"key file {path} holds {len(key)} bytes; a document key needs at least "
+            f"{MIN_KEY_BYTES}: write one with `{NEW_KEY_HINT} > {path}`"
+        )
+    return key
 
 
 def variable_names(field: str) -> tuple[str, ...]:

@@ -16,10 +16,12 @@ atomic: a reader, or a crash at any point, sees either the old store or the new 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 KEEP_VERSIONS = 3
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "statistics": True}
+
+KEY_FINGERPRINT = "document_key_fingerprint"
+"""Manifest entry naming the key the documents were hashed with (regua.documents)."""
 
 REJECTS_SCHEMA = pl.Schema(
     {
@@ -54,16 +59,53 @@ REJECTS_SCHEMA = pl.Schema(
 (documents hashed, never in clear)."""
 
 
+DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+"""Errors of the disk or the folder, not of the data: a full disk, a read-only mount, no
+permission. They fail the same way every time, and the CLI says them in one line."""
+
+_OS_ERROR_CODE = re.compile(r"\(os error (\d+)\)|\[Errno (\d+)\]")
+
+
+@contextmanager
+def disk_errors(path: Path) -> Iterator[None]:
+    """Re-raise a failed write of `path` as an `OSError` with its errno and the path.
+
+    polars reports a full disk as `ComputeError: ... (os error 28)` with no errno and no file
+    name, Python's `write` leaves `filename` empty, and `shutil.move` across filesystems
+    gathers `[Errno 28]` errors into one `shutil.Error`: the caller could not say where.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        code = exc.errno or _os_error_code(exc)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+    except pl.exceptions.PolarsError as exc:
+        code = _os_error_code(exc)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
+def _os_error_code(error: BaseException) -> int | None:
+    found = _OS_ERROR_CODE.search(str(error))
+    return int(found.group(1) or found.group(2)) if found else None
+
+
 @contextmanager
 def _atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of `path` and move it into place only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
@@ -89,7 +131,7 @@ def write_text_atomic(text: str, path: Path) -> None:
 
 
 class StaleVersionError(RuntimeError):
-    """Another writer changed the store after this run read it."""
+    """Another writer changed the store after this run read it; this run wrote nothing."""
 
 
 class Store:
@@ -162,6 +204,13 @@ class Store:
             return None
         return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
 
+    @property
+    def key_fingerprint(self) -> str | None:
+        """Fingerprint of the key that hashed this store's documents (`KEY_FINGERPRINT` in
+        each version's manifest; never the key), or None for a store that has none yet."""
+        manifest = self.manifest() or {}
+        return manifest.get(KEY_FINGERPRINT)
+
     def row_counts(self) -> dict[str, int]:
         """Rows per canonical table in the current version."""
         return {
@@ -193,7 +242,8 @@ class Store:
                 if check_version and self.version != expected_version:
                     raise StaleVersionError(
                         f"store {self.root} moved from version {expected_version} to "
-                        f"{self.version} while this run was preparing; run it again"
+                        f"{self.version} while this run was preparing (another run committed "
+                        "first); this run wrote nothing: run it again"
                     )
                 return self._commit(tables, rejects, manifest, extra)
             finally:
@@ -219,15 +269,19 @@ class Store:
                     target = staging / kind / f"{name}.parquet"
                     frame = frames.get(name)
                     if frame is not None:
-                        frame.write_parquet(target, **PARQUET_OPTIONS)
+                        with disk_errors(target):
+                            frame.write_parquet(target, **PARQUET_OPTIONS)
                     elif previous is not None and (previous / kind / f"{name}.parquet").exists():
                         _link_or_copy(previous / kind / f"{name}.parquet", target)
             for folder_name, source in (extra or {}).items():
-                shutil.move(str(source), staging / folder_name)
+                with disk_errors(staging / folder_name):
+                    shutil.move(str(source), staging / folder_name)
             manifest = {**manifest, "store_version": version, "previous_version": self.version}
-            (staging / "manifest.json").write_text(
-                json.dumps(manifest, indent=2, sort_keys=True, default=str), encoding="utf-8"
-            )
+            manifest.setdefault(KEY_FINGERPRINT, self.key_fingerprint)  # the key goes on
+            with disk_errors(staging / "manifest.json"):
+                (staging / "manifest.json").write_text(
+                    json.dumps(manifest, indent=2, sort_keys=True, default=str), encoding="utf-8"
+                )
             final = self.root / "versions" / version
             os.replace(staging, final)
             write_text_atomic(version + "\n", self.root / "CURRENT")

@@ -11,7 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-os.environ.setdefault("REGUA_DOCUMENT_KEY", "test-key-not-a-secret")
+TEST_DOCUMENT_KEY = "test-key-not-a-secret-0123456789abcdef"
+"""The document key of the test session (keys need at least 32 bytes)."""
+os.environ.setdefault("REGUA_DOCUMENT_KEY", TEST_DOCUMENT_KEY)
 # MLflow artifacts of test runs stay out of the repository's data/ folder, and go with the run.
 if "REGUA_MLFLOW_ARTIFACT_DIR" not in os.environ:
     _artifacts = tempfile.mkdtemp(prefix="regua-mlartifacts-")

@@ -1,8 +1,10 @@
 """Ingest a day's exports into the canonical store: read, coerce, validate, upsert, swap.
 
 Every row read ends either in the store or in `rejects/<table>.parquet` with the rules
-it broke and its source file and line. A batch-level failure raises `IngestError`
-before anything is written, so the store stays exactly as it was.
+it broke and its source file and line; every entry of the raw folder is read or named as
+ignored. A batch-level failure raises `IngestError` before anything is written, so the
+store stays exactly as it was; so does a document key other than the one the store's
+documents were hashed with (its fingerprint is in every version's manifest).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +23,27 @@ from typing import Any
 import polars as pl
 
 from regua import __version__
+from regua.config.ingest import load_ingest
+from regua.config.profile import DEFAULT_PROFILE, MappingProfile, load_profile
 from regua.contract import TABLES, Table, table
+from regua.documents import key_fingerprint
 from regua.ingest.checks import add_reference_checks
 from regua.ingest.coerce import RECORD, TYPE_ERRORS, coerce_export, reject_records
 from regua.ingest.errors import IngestError
-from regua.ingest.read import SOURCE_LINE, Dialect, ExportFile, discover_exports, read_export
+from regua.ingest.profile import (
+    PROFILE_RULES,
+    apply_profile,
+    profile_dialect,
+    with_profile_messages,
+)
+from regua.ingest.read import (
+    SOURCE_LINE,
+    Dialect,
+    ExportFile,
+    IgnoredEntry,
+    discover_exports,
+    read_export,
+)
 from regua.ingest.suites import Validator, rule_messages
 from regua.progress import stage_bar
 from regua.settings import Settings, get_settings
@@ -62,10 +81,13 @@ class IngestReport:
     store_dir: str
     started_at: str
     files: list[FileReport] = field(default_factory=list)
+    ignored: list[IgnoredEntry] = field(default_factory=list)
+    document_key_fingerprint: str | None = None
     store_rows: dict[str, int] = field(default_factory=dict)
     store_version: str | None = None
     changed: bool = False
     data_docs: str | None = None
+    profile: str | None = None
     seconds: float = 0.0
 
     def totals(self) -> dict[str, dict[str, int]]:
@@ -97,9 +119,11 @@ class IngestReport:
                 f"{self.store_rows.get(name, 0):>10,}"
             )
         for f in self.files:
+            lines.append(f"read {Path(f.path).name} as {f.table}: {f.rows_read:,} rows")
             if f.rows_rejected:
                 rules = ", ".join(f"{r}: {n:,}" for r, n in sorted(f.rejects_by_rule.items()))
                 lines.append(f"  rejected in {Path(f.path).name}: {rules}")
+        lines.extend(f"ignored {entry.name}: {entry.reason}" for entry in self.ignored)
         state = f"version {self.store_version}" if self.changed else "unchanged (nothing new)"
         lines.append(f"store {self.store_dir}: {state}; {self.seconds:.1f}s")
         if self.data_docs:
@@ -152,7 +176,9 @@ RULE_ORDER = {
     rule: i
     for i, rule in enumerate(
         (
+            *PROFILE_RULES,
             "type",
+            "ambiguous_number",
             "not_null",
             "unique_key",
             "allowed_values",
@@ -162,6 +188,7 @@ RULE_ORDER = {
             "reference",
             "reference_consistency",
             "date_order",
+            "overpayment",
         )
     )
 }
@@ -170,16 +197,20 @@ RULE_ORDER = {
 class _Run:
     """State of one ingest run: the tables as they will be once the batch is applied."""
 
-    def __init__(self, store: Store, settings: Settings, validator: Validator) -> None:
+    def __init__(self, store: Store, settings: Settings, validator: Validator, key: bytes) -> None:
         self.store = store
         self.settings = settings
+        self.overpayment_tolerance = load_ingest(
+            settings.config_dir / "ingest.yaml"
+        ).overpayment_tolerance_share
         self.validator = validator
         self.current: dict[str, pl.DataFrame] = {}
         self.tables: dict[str, pl.DataFrame] = {}
         self.rejects: dict[str, list[pl.DataFrame]] = {}
-        self.key = settings.document_key_bytes()
+        self.key = key
         self.started = datetime.now(UTC)
         self.read_version = store.version
+        self.profile: MappingProfile = DEFAULT_PROFILE
 
     def table_now(self, name: str) -> pl.DataFrame:
         """The table as it stands in this run (store plus what this run already applied)."""
@@ -192,6 +223,7 @@ class _Run:
         contract = table(export.table)
         started = time.perf_counter()
         raw, used = read_export(export, dialect)
+        raw, problems = apply_profile(raw, contract, self.profile, file=str(export.path))
         sha = export.sha256()
         expected = {c.name for c in contract.columns} | {"document", SOURCE_LINE}
         ignored = sorted(set(raw.columns) - expected)
@@ -201,12 +233,16 @@ class _Run:
         del raw
         known = {ref.table: self.table_now(ref.table) for ref in contract.references}
         known.update({o.via: self.table_now(o.via) for o in contract.date_orders if o.via})
-        checked = add_reference_checks(typed, contract, known)
-        failures = self.validator.failures(checked, contract)
+        known[contract.name] = self.table_now(contract.name)  # payments: the overpayment check
+        checked = add_reference_checks(
+            typed, contract, known, overpayment_tolerance_share=self.overpayment_tolerance
+        )
+        failures = pl.concat([self.validator.failures(checked, contract), problems.drop("message")])
         reasons = _reasons(typed, failures, RULE_ORDER)
         rejected = reasons.join(rule_messages(contract), on=["rule", "column"], how="left").join(
             reject_records(source, reasons), on=SOURCE_LINE, how="left"
         )
+        rejected = with_profile_messages(rejected, problems)
         del source
         accepted = typed.join(reasons.select(SOURCE_LINE), on=SOURCE_LINE, how="anti").select(
             contract.names
@@ -290,6 +326,26 @@ class _Run:
         )
 
 
+def check_document_key(store: Store, key: bytes, origin: str) -> str:
+    """The fingerprint of `key`, after checking it is the key of the store's documents.
+
+    A store without a fingerprint (new, or from before fingerprints) takes this key's.
+    Raises `IngestError` (rule `document_key`) on another key: ingesting would hash the
+    same customers differently, so they would no longer match.
+    """
+    fingerprint = key_fingerprint(key)
+    recorded = store.key_fingerprint
+    if recorded is not None and recorded != fingerprint:
+        raise IngestError(
+            f"store {store.root}: {origin} is not the key its documents were hashed with "
+            f"(fingerprint {fingerprint[:12]}, the store's {recorded[:12]}); "
+            "use the store's key, or re-hash the store: `regua rotate-key --raw RAW "
+            f"--store {store.root} --new-key-file FILE` (README, Settings)",
+            rule="document_key",
+        )
+    return fingerprint
+
+
 def ingest_exports(
     raw_dir: Path | str,
     store: Store | Path | str,
@@ -297,8 +353,15 @@ def ingest_exports(
     settings: Settings | None = None,
     dialect: Dialect | None = None,
     build_docs: bool = True,
+    ignore: Sequence[str] = (),
+    profile: MappingProfile | None = None,
 ) -> IngestReport:
     """Ingest every export in `raw_dir` into `store`; raise `IngestError` on a bad batch.
+
+    Entries matching `ignore` (glob patterns, added to the `ignore_files` setting) are
+    left unread and named in the report; any other entry matching no table stops the batch.
+    `profile` (default: the `profile` setting, else none) maps the company's column names,
+    words and dialect to the contract's; a given `dialect` still wins over its dialect.
 
     >>> import regua
     >>> report = regua.ingest_exports("data/raw/2026-09-30", "data/store")
@@ -308,23 +371,33 @@ def ingest_exports(
     store = store if isinstance(store, Store) else Store(store)
     raw_dir = Path(raw_dir)
     started = time.perf_counter()
-    exports = discover_exports(raw_dir)
+    if profile is None:
+        profile = load_profile(settings.profile) if settings.profile else DEFAULT_PROFILE
+    dialect = dialect or profile_dialect(profile)
+    found = discover_exports(raw_dir, [*settings.ignore_files, *ignore])
+    exports = found.exports
     if not exports:
         raise IngestError(
             f"no export files ({', '.join(TABLES)} as .csv or .parquet)",
             file=raw_dir,
             rule="empty_day",
         )
+    key = settings.document_key_bytes()
+    fingerprint = check_document_key(store, key, settings.document_key_origin())
     docs_dir = Path(tempfile.mkdtemp(prefix="regua-docs-")) / "data_docs"
     validator = Validator(
         docs_dir=docs_dir if build_docs else None, batch_rows=settings.validation_batch_rows
     )
-    run = _Run(store, settings, validator)
+    run = _Run(store, settings, validator, key)
+    run.profile = profile
     report = IngestReport(
         run_id=uuid.uuid4().hex,
         raw_dir=str(raw_dir),
         store_dir=str(store.root),
         started_at=run.started.isoformat(),
+        ignored=found.ignored,
+        document_key_fingerprint=fingerprint,
+        profile=profile.source if profile is not DEFAULT_PROFILE else None,
     )
     try:
         with stage_bar(len(exports), "ingest") as advance:
@@ -340,7 +413,8 @@ def ingest_exports(
             for name, frame in rejects.items()
             if frame.height != store.rejects(name).height
         }
-        report.changed = bool(changed_tables or changed_rejects)
+        unrecorded_key = store.version is not None and store.key_fingerprint is None
+        report.changed = bool(changed_tables or changed_rejects or unrecorded_key)
         report.store_rows = {
             name: run.tables[name].height
             if name in run.tables

@@ -1,18 +1,27 @@
 """Find the day's export files and read them, detecting the CSV dialect Brazilian ERPs use.
 
+Every entry of the raw folder is accounted for: an export (`<table><sep><anything>.csv` or
+`.parquet`, the separator after the table name a space, `_`, `-` or `.`), or ignored with
+a reason (hidden names starting with '.', the simulator's `truth/` folder, the user's
+`ignore_files` patterns), or a batch error: a file that matches no table must not vanish.
+
 CSV is read with every column as text so that coercion, not the reader, decides what a
 bad value is (and the row can be rejected with its line number instead of failing the
-file). Parquet keeps its types; coercion casts what differs from the contract.
+file). Parquet keeps its types; coercion casts what differs from the contract. A Latin-1
+file is transcoded in memory: customers carry documents in clear, so no decoded copy is
+ever written to disk, where a killed process would leave it behind.
 """
 
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
+import io
 import logging
 import re
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -58,25 +67,85 @@ class ExportFile:
         return digest.hexdigest()
 
 
-_NAME = re.compile(r"^(?P<table>[a-z]+)(?:[_\-.].*)?$")
+_NAME = re.compile(r"^(?P<table>[a-z]+)(?:[ _\-.].*)?$")
+SIMULATOR_TRUTH = "truth"
+"""The folder `regua simulate` writes the ground truth to, beside the exports: not an export."""
+SHOWN_UNKNOWN = 5
 
 
-def discover_exports(raw_dir: Path) -> list[ExportFile]:
-    """Export files in `raw_dir` (`<table>.csv`, `<table>_<anything>.parquet`, ...), by table."""
+@dataclass(frozen=True)
+class IgnoredEntry:
+    """An entry of the raw folder that is not read, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RawFolder:
+    """The day's exports found in a raw folder, and every entry deliberately left unread."""
+
+    exports: list[ExportFile]
+    ignored: list[IgnoredEntry] = field(default_factory=list)
+
+
+def _export_of(path: Path) -> ExportFile | None:
+    """The export `path` is, when its suffix and the name before a separator fit a table."""
+    suffix = path.suffix.lower()
+    if not path.is_file() or suffix not in (".csv", ".parquet"):
+        return None
+    match = _NAME.match(path.stem.lower())
+    if match is None or match["table"] not in TABLES:
+        return None
+    return ExportFile(match["table"], path, "csv" if suffix == ".csv" else "parquet")
+
+
+def _ignore_reason(entry: Path, patterns: Sequence[str]) -> str | None:
+    """Why `entry` is not read (None: it must be an export)."""
+    if entry.name.startswith("."):
+        return "hidden"
+    pattern = next((p for p in patterns if fnmatch.fnmatchcase(entry.name, p)), None)
+    if pattern is not None:
+        return f"matches ignore pattern {pattern!r}"
+    if entry.is_dir() and entry.name == SIMULATOR_TRUTH:
+        return "the simulator's ground truth, not an export"
+    return None
+
+
+def discover_exports(raw_dir: Path, ignore: Sequence[str] = ()) -> RawFolder:
+    """Exports in `raw_dir` by table, and what is ignored; an entry that is neither stops
+    the batch (`IngestError`, rule `unknown_file`), so a day's table cannot vanish."""
     if not raw_dir.is_dir():
         raise IngestError("raw folder does not exist", file=raw_dir, rule="raw_folder")
     found: list[ExportFile] = []
-    for path in sorted(p for p in raw_dir.iterdir() if p.is_file()):
-        suffix = path.suffix.lower()
-        if suffix not in (".csv", ".parquet") or path.name.startswith("."):
-            continue
-        match = _NAME.match(path.stem.lower())
-        if match is None or match["table"] not in TABLES:
-            log.warning("ignoring %s: its name matches no canonical table", path.name)
-            continue
-        found.append(ExportFile(match["table"], path, "csv" if suffix == ".csv" else "parquet"))
+    ignored: list[IgnoredEntry] = []
+    unknown: list[str] = []
+    for entry in sorted(raw_dir.iterdir()):
+        reason = _ignore_reason(entry, ignore)
+        export = None if reason is not None else _export_of(entry)
+        shown = entry.name + ("/" if entry.is_dir() else "")
+        if reason is not None:
+            ignored.append(IgnoredEntry(shown, reason))
+        elif export is not None:
+            found.append(export)
+        else:
+            unknown.append(shown)
+    if unknown:
+        first, others = unknown[0], unknown[1:]
+        also = ", ".join(repr(n) for n in others[:SHOWN_UNKNOWN])
+        if len(others) > SHOWN_UNKNOWN:
+            also += f" and {len(others) - SHOWN_UNKNOWN} more"
+        raise IngestError(
+            f"matches no table ({', '.join(TABLES)} as .csv or .parquet, e.g. "
+            "invoices_2026-10-31.csv); rename or remove it, or ignore it with "
+            f"`--ignore {first.rstrip('/')!r}` or the ignore_files setting"
+            + (f" (also matching no table: {also})" if others else ""),
+            file=raw_dir / first,
+            rule="unknown_file",
+        )
     order = list(TABLES)
-    return sorted(found, key=lambda f: (order.index(f.table), f.path.name))
+    found.sort(key=lambda f: (order.index(f.table), f.path.name))
+    return RawFolder(found, ignored)
 
 
 def detect_dialect(path: Path) -> Dialect:
@@ -99,16 +168,14 @@ def detect_dialect(path: Path) -> Dialect:
     return Dialect(encoding=encoding, separator=separator, decimal=decimal)
 
 
-def _to_utf8(path: Path, encoding: str, folder: Path) -> Path:
-    """Transcode a file to UTF-8 in blocks (polars reads UTF-8 only)."""
-    target = folder / f"{path.stem}.utf8.csv"
-    with (
-        path.open("r", encoding=encoding, newline="") as src,
-        target.open("w", encoding="utf-8", newline="") as dst,
-    ):
+def _to_utf8(path: Path, encoding: str) -> io.BytesIO:
+    """The file transcoded to UTF-8 in memory, block by block (polars reads UTF-8 only)."""
+    buffer = io.BytesIO()
+    with path.open("r", encoding=encoding, newline="") as src:
         for block in iter(lambda: src.read(8 << 20), ""):
-            dst.write(block)
-    return target
+            buffer.write(block.encode("utf-8"))
+    buffer.seek(0)
+    return buffer
 
 
 def read_export(
@@ -131,26 +198,27 @@ def read_export(
 
 
 def _read_csv(path: Path, dialect: Dialect) -> pl.DataFrame:
-    with tempfile.TemporaryDirectory(prefix="regua-read-") as tmp:
-        source = path
-        if dialect.encoding != "utf-8":
-            source = _to_utf8(path, dialect.encoding, Path(tmp))
-        try:
-            frame = pl.read_csv(
-                source,
-                separator=dialect.separator,
-                infer_schema=False,
-                row_index_name=SOURCE_LINE,
-                row_index_offset=2,  # line 1 is the header
-                quote_char='"',
-                truncate_ragged_lines=False,
-            )
-        except (pl.exceptions.PolarsError, csv.Error, UnicodeDecodeError) as exc:
-            raise IngestError(
-                f"cannot read as CSV ({dialect.describe()}): {exc}",
-                file=path,
-                rule="unreadable_file",
-            ) from exc
+    source: Path | io.BytesIO = path
+    if dialect.encoding != "utf-8":
+        source = _to_utf8(path, dialect.encoding)
+    try:
+        frame = pl.read_csv(
+            source,
+            separator=dialect.separator,
+            infer_schema=False,
+            row_index_name=SOURCE_LINE,
+            row_index_offset=2,  # line 1 is the header
+            quote_char='"',
+            truncate_ragged_lines=False,
+        )
+    except (pl.exceptions.PolarsError, csv.Error, UnicodeDecodeError) as exc:
+        raise IngestError(
+            f"cannot read as CSV ({dialect.describe()}): {exc}",
+            file=path,
+            rule="unreadable_file",
+        ) from exc
+    finally:
+        del source  # the decoded copy goes before the frame is processed
     if frame.height == 0:
         raise IngestError("file has a header but no rows", file=path, rule="empty_file")
     frame = frame.with_columns(pl.col(SOURCE_LINE).cast(pl.Int64))

@@ -21,9 +21,14 @@ import great_expectations.expectations as gxe
 import polars as pl
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from regua.contract import MAX_DATE, MIN_DATE, Table
-from regua.ingest.checks import CUSTOMER_MATCHES_INVOICE, compared_columns, reference_flag
-from regua.ingest.coerce import DOCUMENT_VALID
+from regua.contract import Table
+from regua.ingest.checks import (
+    CUSTOMER_MATCHES_INVOICE,
+    WITHIN_INVOICE_AMOUNT,
+    compared_columns,
+    reference_flag,
+)
+from regua.ingest.coerce import DOCUMENT_VALID, ambiguity_flag
 from regua.ingest.read import SOURCE_LINE
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,9 @@ for _noisy in ("great_expectations", "great_expectations.data_context.types.base
 
 SITE_NAME = "regua"
 _CHUNK = "_chunk"
+# pandas holds datetime64[ns]: 1677-09-21 to 2262-04-11. Dates beyond are clipped into it
+# before GX sees them; every column's date range lies inside, so they still fail it.
+_NS_FIRST, _NS_LAST = datetime(1678, 1, 1), datetime(2262, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,21 @@ def expectations(contract: Table) -> list[Any]:
     else:
         suite.append(_expectation(gxe.ExpectCompoundColumnsToBeUnique, key_rule, column_list=key))
     for c in contract.columns:
+        if c.dtype.is_numeric():
+            rule = Rule(
+                "ambiguous_number",
+                c.name,
+                f"{c.name}'s separators do not fit the file's decimal mark (e.g. 1234.56 or "
+                "1.234 with a decimal comma): not read at a guessed scale",
+            )
+            suite.append(
+                _expectation(
+                    gxe.ExpectColumnValuesToBeInSet,
+                    rule,
+                    column=ambiguity_flag(c.name),
+                    value_set=[True],
+                )
+            )
         if not c.nullable:
             rule = Rule("not_null", c.name, f"{c.name} is present")
             suite.append(_expectation(gxe.ExpectColumnValuesToNotBeNull, rule, column=c.name))
@@ -94,15 +117,16 @@ def expectations(contract: Table) -> list[Any]:
                     strict_min=c.strict_min,
                 )
             )
-        if c.dtype == pl.Date():
-            rule = Rule("date_range", c.name, f"{c.name} between {MIN_DATE} and {MAX_DATE}")
+        if c.dtype.is_temporal():
+            rule = Rule("date_range", c.name, f"{c.name} between {c.min_date} and {c.max_date}")
             suite.append(
                 _expectation(
                     gxe.ExpectColumnValuesToBeBetween,
                     rule,
                     column=c.name,
-                    min_value=datetime.fromisoformat(MIN_DATE),
-                    max_value=datetime.fromisoformat(MAX_DATE),
+                    min_value=datetime.fromisoformat(c.min_date),
+                    # the whole last day, for datetimes
+                    max_value=datetime.fromisoformat(c.max_date).replace(hour=23, minute=59),
                 )
             )
     for order in contract.date_orders:
@@ -146,6 +170,20 @@ def expectations(contract: Table) -> list[Any]:
                 value_set=[True],
             )
         )
+        rule = Rule(
+            "overpayment",
+            "amount",
+            "payments of the invoice (invoice_id) add up to more than its amount plus the "
+            "overpayment tolerance (config/ingest.yaml)",
+        )
+        suite.append(
+            _expectation(
+                gxe.ExpectColumnValuesToBeInSet,
+                rule,
+                column=WITHIN_INVOICE_AMOUNT,
+                value_set=[True],
+            )
+        )
     return suite
 
 
@@ -153,10 +191,12 @@ def _for_pandas(frame: pl.DataFrame) -> pl.DataFrame:
     """Cast to the dtypes GX compares vectorised (datetime64[ns], int64, float64).
 
     With datetime64[ms] or int32 columns GX's range check falls back to a Python call
-    per value, which is 20x slower.
+    per value, which is 20x slower. Dates pandas cannot hold (year 1 or 9999) are clipped
+    to the edge of its range, still outside every date_range rule.
     """
     return frame.with_columns(
-        pl.col(pl.Date, pl.Datetime).cast(pl.Datetime("ns")),
+        pl.col(pl.Date).clip(_NS_FIRST.date(), _NS_LAST.date()).cast(pl.Datetime("ns")),
+        pl.col(pl.Datetime).clip(_NS_FIRST, _NS_LAST).cast(pl.Datetime("ns")),
         pl.col(pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32).cast(pl.Int64),
     )
 
@@ -183,7 +223,8 @@ def rule_messages(contract: Table) -> pl.DataFrame:
         {
             "rule": "type",
             "column": c.name,
-            "message": f"{c.name} does not parse as {str(c.dtype).lower()}",
+            "message": f"{c.name} does not parse as "
+            + ("a finite number" if c.dtype.is_numeric() else str(c.dtype).lower()),
         }
         for c in contract.columns
     ]

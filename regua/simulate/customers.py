@@ -27,7 +27,7 @@ from regua.simulate.risk import CURRENT, RECOVERING, sigmoid
 
 PJ_SHARE = 0.15
 DAYS_PER_YEAR = 365.25
-CREDIT_CARD, SERVICES = 0, 3  # codes into contract.PRODUCTS
+CREDIT_CARD, SERVICES = 0, 3  # codes into contract.PRODUCT_FAMILIES
 
 # Per employment type, in contract.EMPLOYMENT_TYPES order:
 # clt, public_servant, self_employed, informal, retired, unemployed, business.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from regua.contract import INVOICES, PRODUCTS
+from regua.contract import INVOICES, PRODUCT_FAMILIES
 from regua.simulate.calendar import Calendar
 from regua.simulate.config import sequential_ids
 from regua.simulate.customers import CREDIT_CARD, CustomerBlock
@@ -61,7 +61,7 @@ class Invoices:
     customer: np.ndarray
     month: np.ndarray
     amount: np.ndarray
-    product: np.ndarray  # code into contract.PRODUCTS
+    product: np.ndarray  # code into contract.PRODUCT_FAMILIES
     installment_no: np.ndarray
     installments_total: np.ndarray
     lead: np.ndarray  # the primary bill of its cycle
@@ -116,7 +116,7 @@ def _plans(
                 "start": start[keep],
                 "length": length[keep],
                 "payment": payment[keep],
-                "product": np.full(int(keep.sum()), PRODUCTS.index(plan.product)),
+                "product": np.full(int(keep.sum()), PRODUCT_FAMILIES.index(plan.product)),
                 "code": np.full(int(keep.sum()), code),
             }
         )
@@ -192,7 +192,8 @@ def invoices_frame(
             "issued_at": pl.Series(cycles.issue[cycle]).cast(pl.Int32).cast(pl.Date),
             "due_at": pl.Series(cycles.due[cycle]).cast(pl.Int32).cast(pl.Date),
             "amount": invoices.amount,
-            "product": pl.Series(PRODUCTS).gather(invoices.product),
+            "product": pl.Series(PRODUCT_FAMILIES).gather(invoices.product),
+            "product_family": pl.Series(PRODUCT_FAMILIES).gather(invoices.product),
             "installment_no": pl.Series(invoices.installment_no).cast(pl.Int32),
             "installments_total": pl.Series(invoices.installments_total).cast(pl.Int32),
             "disputed": disputed,

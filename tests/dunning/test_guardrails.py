@@ -220,6 +220,25 @@ def test_opt_outs_and_do_not_contact() -> None:
     assert out["reason"][5] == "skipped:do_not_contact"  # the first reason to skip wins
 
 
+def test_listing_is_skipped_for_a_customer_without_document() -> None:
+    people = customers().with_columns(
+        document_hash=pl.Series(["hash-c1", None, "hash-c3"], dtype=pl.String)
+    )
+    frame = actions(
+        ("C2", "I2", "a", "sms", "reminder", "RJ", datetime(2026, 11, 10, 9)),
+        ("C2", "I2", "b", "letter", "negative_listing_notice", "RJ", datetime(2026, 11, 10, 9)),
+        ("C2", "I2", "c", None, "negative_listing", "RJ", datetime(2026, 11, 30, 9)),
+        ("C1", "I1", "d", None, "negative_listing", "SP", datetime(2026, 11, 30, 9)),
+    )
+    out = apply_contact_preferences(frame, people, CONFIG)
+    assert out["status"].to_list() == ["scheduled", "scheduled", "skipped", "scheduled"]
+    assert out["reason"].to_list() == [None, None, "skipped:no_document", None]
+    chain = apply_guardrails(frame, people, None, CONFIG, date(2026, 11, 10))
+    assert chain["reason"][2] == "skipped:no_document"
+    assert chain["reason_pt"][2] == "não enviado: negativação exige CPF/CNPJ do cliente"
+    assert chain["status"][0] == "scheduled"  # the customer is still contacted
+
+
 def test_repeated_steps_are_skipped() -> None:
     past = history(("C1", "I1", "sms_d1", "sms", None, datetime(2026, 11, 1, 9), "delivered"))
     frame = actions(

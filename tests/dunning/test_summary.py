@@ -19,6 +19,7 @@ from regua.dunning.summary import (
     segment_sizes,
 )
 from regua.ingest.ingest import FileReport, IngestReport
+from regua.ingest.read import IgnoredEntry
 from regua.models.drift import DriftReport, psi_levels
 from regua.models.scoring import Champion
 
@@ -125,6 +126,7 @@ def _ingest() -> IngestReport:
         files=[file("customers", 5, 0), file("invoices", 9, 2)],
         store_rows={"customers": 5, "invoices": 40},
         store_version="v2", changed=True,
+        ignored=[IgnoredEntry("notes.txt", "matches ignore pattern '*.txt'")],
     )  # fmt: skip
 
 
@@ -151,6 +153,8 @@ def test_the_night_summary_lists_every_section_from_the_day_figures(segments, ac
     ]  # fmt: skip
     assert rows["exports", "store"] == (None, "version v2")
     assert rows["exports", "invoices"] == (7, "read 9, rejected 2; 40 in store")
+    assert rows["exports", "file invoices.csv"] == (9, "read as invoices")
+    assert rows["exports", "ignored notes.txt"] == (None, "matches ignore pattern '*.txt'")
     assert rows["decisions", "customers scored"] == (5, "")
     assert rows["decisions", "actions scheduled"] == (6, "")
     assert rows["decisions", "actions skipped"] == (1, "")

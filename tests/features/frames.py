@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from regua.contract import MACRO_INDICATORS, PRODUCTS, TABLES, UFS
+from regua.contract import MACRO_INDICATORS, PRODUCT_FAMILIES, TABLES, UFS
 
 
 def typed(name: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -57,6 +57,7 @@ def invoice(
         "due_at": due,
         "amount": amount,
         "product": product,
+        "product_family": product,
     }
 
 
@@ -155,7 +156,7 @@ def random_portfolio(
             amount = round(float(rng.uniform(0.5, 900)), 2)
             iid = f"I{c:05d}{m:03d}"
             invoice_rows.append(
-                invoice(iid, cid, issued, due, amount, str(rng.choice(PRODUCTS[:3])))
+                invoice(iid, cid, issued, due, amount, str(rng.choice(PRODUCT_FAMILIES[:3])))
             )
             if rng.random() < 0.08:
                 continue  # never paid

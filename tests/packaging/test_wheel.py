@@ -60,6 +60,7 @@ def test_the_wheel_holds_only_the_regua_package(wheel):
     assert {
         "regua/resources/config/ladders.yaml",
         "regua/resources/templates/negative_listing_notice_letter.txt",
+        "regua/resources/profiles/erp_br.yaml",
         "regua/features/catalog.py",
         "regua/pipelines/nightly.py",
     } <= set(names)

@@ -12,6 +12,7 @@ from regua.ingest import ingest_exports
 from regua.models.registry import PromotionGate
 from regua.settings import Settings
 from regua.simulate import SimulationConfig, simulate_portfolio
+from tests.conftest import TEST_DOCUMENT_KEY
 
 LENIENT = PromotionGate(auc_tolerance=0.05, max_ece=0.2)
 
@@ -39,7 +40,10 @@ def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     simulate_portfolio(SimulationConfig(customers=1500, months=24, seed=5), root / "raw")
     ingest_exports(
-        root / "raw", root / "store", settings=Settings(document_key="k"), build_docs=False
+        root / "raw",
+        root / "store",
+        settings=Settings(document_key=TEST_DOCUMENT_KEY),
+        build_docs=False,
     )
     return root
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from regua.dunning.actions import Decisions
 from regua.dunning.outputs import OUTPUT_TABLES, data_dictionary
 from regua.pipelines.nightly import nightly_flow
-from regua.pipelines.outputs import write_database
+from regua.pipelines.outputs import write_outputs
 
 AS_OF = date(2026, 10, 30)
 
@@ -72,6 +72,7 @@ def test_the_manifest_names_models_configs_and_checksums(day):
         "drift.yaml",
         "gate.yaml",
         "guardrails.yaml",
+        "ingest.yaml",
         "labels.yaml",
         "ladders.yaml",
         "ledger.yaml",
@@ -121,8 +122,8 @@ def test_duckdb_gets_the_same_rows_and_a_rerun_replaces_them(day, tmp_path):
         limits=pl.read_parquet(folder / "limits.parquet"),
     )
     db = f"duckdb:///{tmp_path}/regua.duckdb"
-    write_database(decisions, db, AS_OF)
-    write_database(decisions, db, AS_OF)
+    write_outputs(decisions, tmp_path / "out", AS_OF, {}, db)
+    write_outputs(decisions, tmp_path / "out", AS_OF, {}, db)
     engine = sa.create_engine(db)
     with engine.connect() as connection:
         counts = {

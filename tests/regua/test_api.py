@@ -24,6 +24,7 @@ from regua.models.tracking import log_training
 from regua.models.train import TrainingSpec
 from regua.settings import Settings
 from regua.simulate import SimulationConfig, simulate_portfolio
+from tests.conftest import TEST_DOCUMENT_KEY
 
 VERBS = [
     "Store",
@@ -101,7 +102,10 @@ def exports(tmp_path_factory):
 def test_a_notebook_goes_from_exports_to_reasons_with_the_verbs(exports, tmp_path):
     root, as_of = exports, date(2026, 10, 30)
     report = regua.ingest_exports(
-        root / "raw", root / "store", settings=Settings(document_key="k"), build_docs=False
+        root / "raw",
+        root / "store",
+        settings=Settings(document_key=TEST_DOCUMENT_KEY),
+        build_docs=False,
     )
     assert report.store_rows["customers"] == 400
 

@@ -7,19 +7,25 @@ server or print a traceback.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from regua.ingest import ingest_exports
 from regua.settings import Settings
-from tests.conftest import portfolio, write_exports
+from regua.store import Store
+from tests.conftest import TEST_DOCUMENT_KEY, portfolio, write_exports
+from tests.mounts import fill, remount_read_only, tmpfs
 
 FIRST_DAY, LAST_DAY = "2026-08-01", "2026-09-20"
 """The history of the tiny portfolio: first invoice issued, last payment received."""
@@ -40,8 +46,13 @@ def world(tmp_path_factory) -> World:
     """A tiny ingested store, its exports, an empty MLflow registry and odd folders."""
     root = tmp_path_factory.mktemp("cli-errors")
     raw = write_exports(root / "raw", portfolio())
-    ingest_exports(raw, root / "store", settings=Settings(document_key="k"), build_docs=False)
+    ingest_exports(
+        raw, root / "store", settings=Settings(document_key=TEST_DOCUMENT_KEY), build_docs=False
+    )
     (root / "empty-raw").mkdir()
+    (write_exports(root / "raw-with-notes", portfolio()) / "notes.txt").write_text("x")
+    (root / "open-key").write_text("a-key-of-at-least-32-bytes-but-open-to-all")
+    (root / "open-key").chmod(0o644)
     (root / "empty-store").mkdir()
     (root / "a-file").write_text("not a folder")
     pl.DataFrame({"customer_id": ["C1"], "as_of": ["2026-08-31"]}).write_parquet(
@@ -66,6 +77,7 @@ class Case:
     line: str
     environ: dict[str, str] = field(default_factory=dict)
     toml: str | None = None
+    unset: tuple[str, ...] = ()
 
     def argv(self, world: World) -> list[str]:
         names = {
@@ -82,13 +94,15 @@ def run(world: World, case: Case) -> subprocess.CompletedProcess[str]:
         if not name.upper().startswith(("REGUA_", "MLFLOW_", "PREFECT_API"))
     }
     environ |= {
-        "REGUA_DOCUMENT_KEY": "k",
+        "REGUA_DOCUMENT_KEY": TEST_DOCUMENT_KEY,
         "REGUA_DATA_DIR": str(world.root / "data"),
         "MLFLOW_TRACKING_URI": world.registry,
         "PREFECT_HOME": str(world.root / "prefect"),
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
     environ |= {k: v.format(root=world.root) for k, v in case.environ.items()}
+    for name in case.unset:
+        environ.pop(name)
     folder = world.root / "cwd"
     folder.mkdir(exist_ok=True)
     (folder / "regua.toml").unlink(missing_ok=True)
@@ -298,6 +312,43 @@ CASES = {
         ("serve", "--raw", "{raw}", "--store", "{store}", "--timezone", "America/Sao_Polo"),
         r"error: --timezone 'America/Sao_Polo' is not a known time zone",
     ),
+    # files of the raw folder and document keys
+    "ingest: a file that matches no table": Case(
+        ("ingest", "--raw", "{root}/raw-with-notes", "--store", "{root}/new-store"),
+        r"ingest failed, store unchanged: file .*/raw-with-notes/notes\.txt: matches no table "
+        r"\(customers, .*\); rename or remove it, or ignore it with `--ignore 'notes\.txt'` or "
+        r"the ignore_files setting \[rule: unknown_file\]$",
+    ),
+    "ingest: a short document key": Case(
+        ("ingest", "--raw", "{raw}", "--store", "{root}/new-store"),
+        r"error: environment variable REGUA_DOCUMENT_KEY: a document key needs at least 32 "
+        r"bytes; make one with `python -c .*`$",
+        environ={"REGUA_DOCUMENT_KEY": "short"},
+    ),
+    "ingest: a key file open to others": Case(
+        ("ingest", "--raw", "{raw}", "--store", "{root}/new-store"),
+        r"error: key file .*/open-key is open to group or others \(mode 644\); a document key "
+        r"file must be private: run `chmod 600 .*/open-key`$",
+        environ={"REGUA_SECRET_FILE": "{root}/open-key"},
+        unset=("REGUA_DOCUMENT_KEY",),
+    ),
+    "ingest: another document key than the store's": Case(
+        ("ingest", "--raw", "{raw}", "--store", "{store}"),
+        r"ingest failed, store unchanged: store .*/store: the document_key setting "
+        r"\(REGUA_DOCUMENT_KEY\) is not the key its documents were hashed with \(fingerprint "
+        r"\w{12}, the store's \w{12}\); use the store's key, or re-hash the store: `regua "
+        r"rotate-key --raw RAW --store .*/store --new-key-file FILE` \(README, Settings\) "
+        r"\[document_key\]$",
+        environ={"REGUA_DOCUMENT_KEY": "another-key-of-at-least-32-bytes-0123"},
+    ),
+    "rotate-key: missing new key file": Case(
+        ("rotate-key", "--raw", "{raw}", "--store", "{store}", "--new-key-file", "{root}/no-key"),
+        r"error: key file .*/no-key: cannot read it: No such file or directory$",
+    ),
+    "rotate-key: new key file open to others": Case(
+        ("rotate-key", "--raw", "{raw}", "--store", "{store}", "--new-key-file", "{root}/open-key"),
+        r"error: key file .*/open-key is open to group or others \(mode 644\)",
+    ),
     "ingest: half a CSV dialect": Case(
         ("ingest", "--raw", "{raw}", "--store", "{root}/new-store", "--separator", ";"),
         r"error: give --encoding, --separator and --decimal together, or none",
@@ -331,3 +382,96 @@ def test_an_unknown_regua_variable_is_a_warning_not_a_failure(world):
     assert done.returncode == 2
     assert lines[0] == "warning: REGUA_MAX_REJECT_SHAR is not a regua setting; ignored"
     assert re.match(case.line, lines[-1])
+
+
+# --- concurrency, full disks, read-only stores: one line, exit 2, the store intact
+
+
+def _lock_waiters(lock: Path) -> int:
+    """How many processes wait for the flock on `lock` (from the kernel's /proc/locks)."""
+    inode = f":{lock.stat().st_ino} "
+    lines = Path("/proc/locks").read_text().splitlines()
+    return sum(1 for line in lines if "-> FLOCK" in line and inode in line)
+
+
+def test_two_ingests_racing_on_one_store_leave_one_winner_and_one_line(world):
+    store = world.root / "raced-store"
+    store.mkdir()
+    lock = store / ".lock"
+    ingest = Case(("ingest", "--raw", "{raw}", "--store", str(store), "--no-docs"), "")
+    done: list[subprocess.CompletedProcess[str]] = []
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # both read the empty store, then wait to commit
+        racers = [threading.Thread(target=lambda: done.append(run(world, ingest))) for _ in "ab"]
+        for racer in racers:
+            racer.start()
+        deadline = time.monotonic() + 180
+        while _lock_waiters(lock) < 2:
+            assert time.monotonic() < deadline, [d.stderr for d in done]
+            time.sleep(0.1)
+        fcntl.flock(held, fcntl.LOCK_UN)
+    for racer in racers:
+        racer.join(timeout=240)
+    assert sorted(d.returncode for d in done) == [0, 2], [d.stderr for d in done]
+    loser = next(d for d in done if d.returncode == 2)
+    lines = loser.stderr.strip().splitlines()  # the files' log lines, then the error
+    assert "Traceback" not in loser.stderr, lines
+    assert re.fullmatch(
+        r"error: store .*/raced-store moved from version None to \S+ while this run was "
+        r"preparing \(another run committed first\); this run wrote nothing: run it again",
+        lines[-1],
+    ), lines[-1]
+    versions = [p.name for p in (store / "versions").iterdir()]
+    assert versions == [(store / "CURRENT").read_text().strip()]
+    assert Store(store).row_counts()["customers"] == 3
+
+
+def _customers_day(world: World, limit: str) -> Path:
+    """A day's export of the tiny portfolio's customers with C1's credit limit changed."""
+    customers = portfolio()["customers"].with_columns(
+        pl.when(pl.col("customer_id") == "C1").then(pl.lit(limit)).otherwise("credit_limit")
+        .alias("credit_limit")
+    )  # fmt: skip
+    return write_exports(world.root / f"raw-limit-{limit}", {"customers": customers})
+
+
+def test_an_ingest_onto_a_full_disk_is_one_line_and_the_store_is_unchanged(world, tmp_path):
+    with tmpfs(tmp_path / "full-disk", size="2m") as disk:
+        store = disk / "store"
+        first = run(
+            world, Case(("ingest", "--raw", "{raw}", "--store", str(store), "--no-docs"), "")
+        )
+        assert first.returncode == 0, first.stderr
+        version, before = Store(store).version, Store(store).read("customers")
+        fill(disk)
+        raw = _customers_day(world, "3100")
+        done = run(world, Case(("ingest", "--raw", str(raw), "--store", str(store)), ""))
+        lines = done.stderr.strip().splitlines()  # the file's log line, then the error
+        assert done.returncode == 2, lines
+        assert "Traceback" not in done.stderr, lines
+        assert re.fullmatch(
+            r"error: cannot write to store .*/full-disk/store \(No space left on device: "
+            r"versions/\.staging-\S+/tables/customers\.parquet\); the store is unchanged",
+            lines[-1],
+        ), lines[-1]
+        assert Store(store).version == version
+        assert_frame_equal(Store(store).read("customers"), before)
+        assert not list((store / "versions").glob(".staging-*"))
+
+
+def test_an_ingest_into_a_read_only_store_is_one_line_and_the_store_is_unchanged(world, tmp_path):
+    with tmpfs(tmp_path / "read-only", size="2m") as disk:
+        store = disk / "store"
+        first = run(
+            world, Case(("ingest", "--raw", "{raw}", "--store", str(store), "--no-docs"), "")
+        )
+        assert first.returncode == 0, first.stderr
+        version = Store(store).version
+        remount_read_only(disk)
+        raw = _customers_day(world, "3200")
+        done = run(world, Case(("ingest", "--raw", str(raw), "--store", str(store)), ""))
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        assert done.returncode == 2, lines
+        assert lines == [f"error: store {store} is not writable"]
+        assert Store(store).version == version
+        assert Store(store).read("customers").height == 3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import numpy as np
 import polars as pl
 from hypothesis import given, settings
@@ -14,6 +17,7 @@ from regua.documents import (
     generate_cnpjs,
     generate_cpfs,
     hash_documents,
+    key_fingerprint,
     normalize_document,
 )
 
@@ -62,3 +66,11 @@ def test_hash_is_keyed_stable_and_keeps_nulls():
     assert a[0] == a[2] and a[1] is None
     assert a[0] != b[0]
     assert "52998224725" not in a[0]
+
+
+def test_the_key_fingerprint_is_an_hmac_of_a_fixed_label_and_differs_by_key():
+    key = b"a-key-of-thirty-two-bytes-or-more-0123"
+    label = b"regua document key fingerprint v1"
+    assert key_fingerprint(key) == hmac.new(key, label, hashlib.sha256).hexdigest()
+    assert key_fingerprint(key) != key_fingerprint(key + b"x")
+    assert key.decode() not in key_fingerprint(key)

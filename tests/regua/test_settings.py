@@ -160,3 +160,72 @@ def test_a_share_is_accepted_exactly_when_it_lies_in_0_1(share):
             named = r"^environment variable REGUA_MAX_REJECT_SHARE="
             with pytest.raises(SettingsError, match=named):
                 load_settings()
+
+
+LONG_KEY = "a-document-key-of-at-least-32-bytes-0123"
+
+
+@pytest.mark.parametrize("key", ["", "s3cr3t", "x" * 31, "é" * 15])
+def test_a_document_key_shorter_than_32_bytes_is_refused_without_showing_it(monkeypatch, key):
+    message = failure(monkeypatch, REGUA_DOCUMENT_KEY=key)
+    assert message.startswith(
+        "environment variable REGUA_DOCUMENT_KEY: a document key needs at least 32 bytes; "
+    )
+    assert key == "" or key not in message
+
+
+def test_a_document_key_of_32_bytes_is_accepted(monkeypatch):
+    monkeypatch.setenv("REGUA_DOCUMENT_KEY", "é" * 16)  # 16 characters, 32 bytes
+    assert load_settings().document_key_bytes() == ("é" * 16).encode()
+
+
+def test_a_missing_key_file_is_made_private_with_a_long_random_key(tmp_path):
+    path = tmp_path / "keys" / "document_key"
+    settings = Settings(secret_file=path)
+    key = settings.document_key_bytes()
+    assert len(key) == 64
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert settings.document_key_bytes() == key  # made once, then read
+    assert [p.name for p in path.parent.iterdir()] == ["document_key"]
+
+
+@pytest.mark.parametrize("content", ["", "\n", "short-key\n", "x" * 31])
+def test_a_key_file_shorter_than_32_bytes_is_refused(tmp_path, content):
+    path = tmp_path / "document_key"
+    path.write_text(content)
+    path.chmod(0o600)
+    with pytest.raises(SettingsError) as caught:
+        Settings(secret_file=path).document_key_bytes()
+    size = len(content.strip())
+    assert str(caught.value).startswith(
+        f"key file {path} holds {size} bytes; a document key needs at least 32: "
+    )
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o644])
+def test_a_key_file_open_to_group_or_others_is_refused(tmp_path, mode):
+    path = tmp_path / "document_key"
+    path.write_text(LONG_KEY)
+    path.chmod(mode)
+    with pytest.raises(SettingsError) as caught:
+        Settings(secret_file=path).document_key_bytes()
+    assert str(caught.value) == (
+        f"key file {path} is open to group or others (mode {mode:o}); a document key file "
+        f"must be private: run `chmod 600 {path}`"
+    )
+    assert LONG_KEY not in str(caught.value)
+
+
+def test_a_private_key_file_of_32_bytes_or_more_is_read_without_its_newline(tmp_path):
+    path = tmp_path / "document_key"
+    path.write_text(LONG_KEY + "\n")
+    path.chmod(0o400)
+    assert Settings(secret_file=path).document_key_bytes() == LONG_KEY.encode()
+
+
+def test_ignore_files_come_from_the_file_or_the_environment(monkeypatch):
+    assert load_settings().ignore_files == []
+    write_toml('ignore_files = ["*.txt", "backup"]\n')
+    assert load_settings().ignore_files == ["*.txt", "backup"]
+    monkeypatch.setenv("REGUA_IGNORE_FILES", '["*.log"]')
+    assert load_settings().ignore_files == ["*.log"]

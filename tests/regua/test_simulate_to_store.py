@@ -12,7 +12,7 @@ from regua.settings import Settings
 from regua.simulate import SimulationConfig, simulate_portfolio
 from regua.store import Store
 
-SETTINGS = Settings(document_key="e2e-key")
+SETTINGS = Settings(document_key="e2e-test-key-not-a-secret-0123456789")
 CONFIG = SimulationConfig(customers=400, months=8, seed=11, end=date(2026, 10, 31))
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import polars as pl
 import pytest
 
-from regua.store import KEEP_VERSIONS, StaleVersionError, Store
+from regua.store import (
+    KEEP_VERSIONS,
+    StaleVersionError,
+    Store,
+    write_frame_atomic,
+    write_parquet_atomic,
+)
+from tests.mounts import fill, remount_read_only, tmpfs
 
 
 def customers(limit: float) -> pl.DataFrame:
@@ -66,3 +74,44 @@ def test_a_commit_on_a_version_that_moved_is_refused(tmp_path):
             {"customers": customers(3.0)}, {}, {}, expected_version=first, check_version=True
         )
     assert store.read("customers")["credit_limit"].item() == 2.0
+
+
+def test_a_commit_on_a_full_disk_names_the_file_and_keeps_the_store(tmp_path):
+    with tmpfs(tmp_path / "disk", size="1m") as disk:
+        store = Store(disk / "store")
+        first = store.commit({"customers": customers(1.0)}, {}, {})
+        fill(disk)
+        bigger = pl.DataFrame({"customer_id": [f"C{i}" for i in range(50_000)]})
+        with pytest.raises(OSError) as raised:
+            store.commit({"customers": bigger}, {}, {})
+        assert raised.value.errno == errno.ENOSPC
+        assert raised.value.filename.startswith(f"{disk}/store/versions/.staging-")
+        assert raised.value.filename.endswith("/tables/customers.parquet")
+        assert store.version == first
+        assert store.read("customers")["credit_limit"].to_list() == [1.0]
+        assert [p.name for p in (disk / "store" / "versions").iterdir()] == [first]
+
+
+def test_an_atomic_write_on_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path):
+    with tmpfs(tmp_path / "disk", size="256k") as disk:
+        write_parquet_atomic(customers(1.0), disk / "old.parquet")
+        fill(disk)
+        frame = pl.DataFrame({"customer_id": [f"C{i}" for i in range(50_000)]})
+        for path in (disk / "new.parquet", disk / "new.csv"):
+            with pytest.raises(OSError) as raised:
+                write_frame_atomic(frame, path)
+            assert (raised.value.errno, raised.value.filename) == (errno.ENOSPC, str(path))
+        assert sorted(p.name for p in disk.iterdir()) == [".filler", "old.parquet"]
+        assert pl.read_parquet(disk / "old.parquet")["credit_limit"].to_list() == [1.0]
+
+
+def test_a_read_only_store_refuses_a_commit_and_stays_readable(tmp_path):
+    with tmpfs(tmp_path / "disk") as disk:
+        store = Store(disk / "store")
+        first = store.commit({"customers": customers(1.0)}, {}, {})
+        remount_read_only(disk)
+        with pytest.raises(OSError) as raised:
+            store.commit({"customers": customers(2.0)}, {}, {})
+        assert raised.value.errno == errno.EROFS
+        assert store.version == first
+        assert store.read("customers")["credit_limit"].to_list() == [1.0]

@@ -40,7 +40,7 @@ def tables(
             customers, schema={"customer_id": pl.String, "opened_at": pl.Date}, orient="row"
         ),
         "invoices": pl.DataFrame(
-            [(*row, "credit_card") for row in invoices],
+            [(*row, "credit_card", "credit_card") for row in invoices],
             schema={
                 "invoice_id": pl.String,
                 "customer_id": pl.String,
@@ -48,6 +48,7 @@ def tables(
                 "due_at": pl.Date,
                 "amount": pl.Float64,
                 "product": pl.String,
+                "product_family": pl.String,
             },
             orient="row",
         ),

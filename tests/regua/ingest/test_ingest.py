@@ -16,7 +16,7 @@ from regua.settings import Settings
 from regua.store import Store
 from tests.conftest import VALID_CPF, write_exports
 
-SETTINGS = Settings(document_key="test-key", max_reject_share=0.5)
+SETTINGS = Settings(document_key="ingest-test-key-not-a-secret-0123456789", max_reject_share=0.5)
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -191,15 +191,15 @@ def test_rejected_row_keeps_every_reason_and_its_raw_values(tmp_path, valid_expo
         .otherwise("amount")
         .alias("amount"),
         pl.when(pl.col("invoice_id") == "I2")
-        .then(pl.lit("boat"))
-        .otherwise("product")
-        .alias("product"),
+        .then(pl.lit("talvez"))
+        .otherwise(pl.lit("false"))
+        .alias("disputed"),
     )
     valid_exports["payments"] = valid_exports["payments"].filter(pl.col("invoice_id") != "I2")
     ingest(write_exports(tmp_path / "raw", valid_exports), tmp_path / "store", max_reject_share=1)
     reject = Store(tmp_path / "store").rejects("invoices").row(0, named=True)
     assert reject["rule"] == "type"
-    assert set(reject["reasons"]) >= {"type:amount", "allowed_values:product", "not_null:amount"}
+    assert set(reject["reasons"]) >= {"type:amount", "type:disputed", "not_null:amount"}
     assert json.loads(reject["record"])["amount"] == "dez reais"
 
 
@@ -341,7 +341,7 @@ def test_new_day_adds_rows_and_corrections_replace_by_key(tmp_path, existing_sto
 
 
 def test_cli_ingest_prints_counts_and_fails_with_exit_code_2(tmp_path, valid_exports, monkeypatch):
-    monkeypatch.setenv("REGUA_DOCUMENT_KEY", "cli-key")
+    monkeypatch.setenv("REGUA_DOCUMENT_KEY", "cli-test-key-not-a-secret-0123456789")
     raw = write_exports(tmp_path / "raw", valid_exports)
     runner = CliRunner()
     ok = runner.invoke(app, ["ingest", "--raw", str(raw), "--store", str(tmp_path / "store")])

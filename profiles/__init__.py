@@ -1,0 +1,1 @@
+"""Example mapping profiles, shipped as package data (regua.resources.profiles)."""
