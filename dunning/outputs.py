@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from regua.render.markdown import markdown_cell
+
 
 @dataclass(frozen=True)
 class OutputColumn:
@@ -247,10 +249,6 @@ _DTYPE_LABELS: dict[pl.DataType, str] = {
 }
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def outputs_markdown() -> str:
     """docs/outputs.md: every column of the day's outputs, with its type and meaning."""
     lines = [
@@ -267,7 +265,7 @@ def outputs_markdown() -> str:
         lines += ["", f"## {table.name}", "", f"{table.files}: {table.rows}.", ""]
         lines += ["| column | type | meaning |", "| --- | --- | --- |"]
         lines += [
-            f"| `{c.name}` | {_DTYPE_LABELS[c.dtype]} | {_cell(c.description)} |"
+            f"| `{c.name}` | {_DTYPE_LABELS[c.dtype]} | {markdown_cell(c.description)} |"
             for c in table.columns
         ]
     return "\n".join(lines) + "\n"

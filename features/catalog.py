@@ -72,6 +72,7 @@ from regua.features.five_cs import (
     monthly_billed,
     whole_units,
 )
+from regua.render.markdown import markdown_cell
 
 Group = Literal["behaviour", "character", "capacity", "capital", "collateral", "conditions"]
 GROUPS: tuple[Group, ...] = (
@@ -989,10 +990,6 @@ def catalog_version(features: Sequence[Feature] = CATALOG) -> str:
 CATALOG_VERSION = catalog_version()
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def catalog_markdown() -> str:
     """The catalog as Markdown: one table per group (the source of docs/features.md)."""
     lines = [
@@ -1045,9 +1042,10 @@ def catalog_markdown() -> str:
         for f in members:
             windows = ", ".join(str(w) for w in f.windows) or "—"
             lines.append(
-                f"| `{f.name}` | {_cell(f.label_pt)} | {_dtype_label(f.dtype)} | {f.unit} "
+                f"| `{f.name}` | {markdown_cell(f.label_pt)} | {_dtype_label(f.dtype)} | {f.unit} "
                 f"| {_direction(f.direction)} "
-                f"| {windows} | {_cell(f.description_pt)} | {_cell(f.description_en)} |"
+                f"| {windows} | {markdown_cell(f.description_pt)} "
+                f"| {markdown_cell(f.description_en)} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -202,6 +202,15 @@ def _check_document_key(settings: Settings) -> None:
         settings.document_key_bytes()
 
 
+ProfileOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Mapping profile of the company's export (profiles/<name>.yaml, or a shipped "
+        "name such as erp_br); default: the profile setting."
+    ),
+]
+
+
 @app.command()
 def ingest(
     raw: RawDir = None,
@@ -222,13 +231,7 @@ def ingest(
     ] = None,
     docs: Annotated[bool, typer.Option(help="Build Great Expectations Data Docs.")] = True,
     ignore: IgnorePatterns = None,
-    profile: Annotated[
-        Path | None,
-        typer.Option(
-            help="Mapping profile of the company's export (profiles/<name>.yaml, or a shipped "
-            "name such as erp_br); default: the profile setting."
-        ),
-    ] = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Validate the exports in RAW and add them to the store; rejects keep their reasons."""
     from regua.pipelines.checks import CheckError, require_raw_folder, require_store_target
@@ -283,15 +286,19 @@ def rotate_key(
     ] = None,
     store: StoreDir = None,
     ignore: IgnorePatterns = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Re-hash the store's CPF/CNPJ with a new key, from the documents in RAW's customers
     export(s); the current key must be the store's. Writes one new store version."""
+    from regua.config.profile import ConfigError, load_profile
     from regua.pipelines.checks import require_raw_folder, require_store
     from regua.settings import SettingsError, read_key_file
 
     settings = _settings()
     raw, store = raw or settings.raw_dir, store or settings.store_dir
-    with _one_line(SettingsError):
+    with _one_line(SettingsError, ConfigError):
+        chosen = profile or settings.profile
+        mapping = load_profile(chosen) if chosen else None
         require_raw_folder(raw)
         require_store(store)
         old_key = settings.document_key_bytes()
@@ -303,6 +310,7 @@ def rotate_key(
         rotation = rotate_document_key(
             raw, store, old_key=old_key, new_key=new_key,
             old_key_origin=settings.document_key_origin(), ignore=ignore or (),
+            **({"profile": mapping} if mapping else {}),
         )  # fmt: skip
     except IngestError as exc:
         _fail(exc, prefix="rotation failed, store unchanged")

@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from regua.render.markdown import markdown_cell
+
 UFS: tuple[str, ...] = (
     "AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA",
     "PB", "PE", "PI", "PR", "RJ", "RN", "RO", "RR", "RS", "SC", "SE", "SP", "TO",
@@ -347,10 +349,6 @@ def empty_frame(t: Table) -> pl.DataFrame:
     return pl.DataFrame(schema=t.schema)
 
 
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value).replace("|", "\\|")
-
-
 def contract_markdown() -> str:
     """The data contract as Markdown (data/README.md is generated from this)."""
     lines = [
@@ -412,8 +410,9 @@ def contract_markdown() -> str:
                 rules.append(f"default {c.default}")
             required = "yes" if c.required else "no"
             lines.append(
-                f"| `{c.name}` | {str(c.dtype).lower()} | {required} | {_cell('; '.join(rules))} "
-                f"| {_cell(c.description)} |"
+                f"| `{c.name}` | {str(c.dtype).lower()} | {required} "
+                f"| {markdown_cell('; '.join(rules))} "
+                f"| {markdown_cell(c.description)} |"
             )
         example = {c.name: c.example for c in t.columns}
         lines += ["", "Example row:", "", "```json", _json_line(example), "```"]

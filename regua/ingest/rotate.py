@@ -18,10 +18,12 @@ from pathlib import Path
 import polars as pl
 
 from regua import __version__
-from regua.contract import RAW_DOCUMENT_COLUMN
+from regua.config.profile import DEFAULT_PROFILE, MappingProfile
+from regua.contract import RAW_DOCUMENT_COLUMN, table
 from regua.documents import hash_documents, key_fingerprint, normalize_document
 from regua.ingest.errors import IngestError
 from regua.ingest.ingest import check_document_key
+from regua.ingest.profile import apply_profile, profile_dialect
 from regua.ingest.read import discover_exports, read_export
 from regua.store import KEY_FINGERPRINT, Store
 
@@ -50,8 +52,11 @@ class Rotation:
         )
 
 
-def _documents(raw_dir: Path, ignore: Sequence[str]) -> pl.Series:
-    """Distinct normalised documents of every customers export in `raw_dir`."""
+def _documents(
+    raw_dir: Path, ignore: Sequence[str], profile: MappingProfile = DEFAULT_PROFILE
+) -> pl.Series:
+    """Distinct normalised documents of every customers export in `raw_dir`, read with the
+    mapping profile the ingest uses (its column names and dialect)."""
     exports = [e for e in discover_exports(raw_dir, ignore).exports if e.table == "customers"]
     if not exports:
         raise IngestError(
@@ -61,7 +66,8 @@ def _documents(raw_dir: Path, ignore: Sequence[str]) -> pl.Series:
         )
     found = []
     for export in exports:
-        frame, _ = read_export(export)
+        frame, _ = read_export(export, profile_dialect(profile))
+        frame, _ = apply_profile(frame, table("customers"), profile, file=str(export.path))
         if RAW_DOCUMENT_COLUMN not in frame.columns:
             raise IngestError(
                 "customers export without documents", file=export.path,
@@ -79,6 +85,7 @@ def rotate_document_key(
     new_key: bytes,
     old_key_origin: str = "the current key",
     ignore: Sequence[str] = (),
+    profile: MappingProfile = DEFAULT_PROFILE,
 ) -> Rotation:
     """Re-hash the store's customer documents from `old_key` to `new_key` (one new version).
 
@@ -94,7 +101,7 @@ def rotate_document_key(
     new_fingerprint = key_fingerprint(new_key)
     if new_fingerprint == old_fingerprint:
         raise IngestError(f"store {store.root}: the new key is the store's key already", rule=RULE)
-    documents = _documents(raw_dir, ignore)
+    documents = _documents(raw_dir, ignore, profile)
     mapping = pl.DataFrame(
         {HASH: hash_documents(documents, old_key), "new": hash_documents(documents, new_key)}
     )

@@ -44,6 +44,7 @@ def old_champion(tmp_path, monkeypatch):
     model, X = small_model()
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     mlflow.set_tracking_uri(uri)
+    mlflow.create_experiment("legacy", artifact_location=(tmp_path / "artifacts").as_uri())
     mlflow.set_experiment("legacy")
     with monkeypatch.context() as old_layout:
         old_layout.setattr(gbm.MonotoneGBMClassifier, "__module__", "models.gbm")

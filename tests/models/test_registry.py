@@ -30,6 +30,8 @@ def test_gate_rules():
 def client(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlflow")
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    # artifacts beside the database, not in ./mlruns of the working directory
+    mlflow.create_experiment("registry-test", artifact_location=(root / "artifacts").as_uri())
     mlflow.set_experiment("registry-test")
     yield MlflowClient()
     mlflow.set_tracking_uri(None)

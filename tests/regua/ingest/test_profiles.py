@@ -280,3 +280,27 @@ def test_a_customer_without_document_is_scored_and_contacted_but_never_listed(tm
         "skipped:no_written_notice",  # with a document, only the missing notice holds it
     ]
     assert out["reason_pt"][1] == "não enviado: negativação exige CPF/CNPJ do cliente"
+
+
+def test_the_key_rotates_from_an_erp_export_read_with_its_profile(tmp_path):
+    from regua.documents import key_fingerprint
+    from regua.ingest.rotate import rotate_document_key
+
+    profile = load_profile("erp_br")
+    ingest_exports(SAMPLES / "erp_br", tmp_path, settings=SETTINGS, profile=profile,
+                   build_docs=False)  # fmt: skip
+    store = Store(tmp_path)
+    old_key = SETTINGS.document_key.encode()
+    new_key = b"profile-test-new-key-not-a-secret-9876543210"
+    with_document = store.read("customers")["document_hash"].is_not_null().sum()
+    assert with_document > 0
+    rotation = rotate_document_key(
+        SAMPLES / "erp_br", store, old_key=old_key, new_key=new_key, profile=profile
+    )
+    assert rotation.rehashed == with_document
+    assert store.key_fingerprint == key_fingerprint(new_key)
+    again = ingest_exports(
+        SAMPLES / "erp_br", tmp_path, settings=SETTINGS.model_copy(update={"document_key":
+        new_key.decode()}), profile=profile, build_docs=False,
+    )  # fmt: skip
+    assert again.changed is False
