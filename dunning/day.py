@@ -16,43 +16,10 @@ import polars as pl
 
 from regua.dunning.actions import Decisions, DunningConfig, decide
 from regua.features.build import build_with_open_invoices
+from regua.features.ledger import MAX_STALE_DAYS, NoDataError, check_as_of
 from regua.models.scoring import Champion, score
-from regua.models.train import observed_until
 
 Frame = pl.LazyFrame | pl.DataFrame
-
-MAX_STALE_DAYS = 3
-"""How far as_of may lie beyond the last day the store covers (a weekend of no exports)."""
-
-
-class NoDataError(ValueError):
-    """The store holds nothing to decide on at as_of."""
-
-
-def check_as_of(
-    tables: Mapping[str, Frame],
-    as_of: date,
-    max_stale_days: int = MAX_STALE_DAYS,
-    source: str = "the store",
-) -> None:
-    """Stop when as_of lies outside the history the tables hold (before it, or past it).
-
-    `source` names the tables in the message (e.g. `store data/store`).
-    """
-    try:
-        last = observed_until(tables)
-    except ValueError as exc:
-        raise NoDataError(f"{source}: {exc}") from exc
-    first = tables["invoices"].lazy().select(pl.col("issued_at").min()).collect().item()
-    if first is not None and as_of < first:
-        raise NoDataError(
-            f"{source} holds history from {first}; as_of {as_of} is before it: nothing to decide on"
-        )
-    if (as_of - last).days > max_stale_days:
-        raise NoDataError(
-            f"{source} covers up to {last}; as_of {as_of} is {(as_of - last).days} days "
-            "later: ingest the missing days' exports first, or choose an earlier as_of"
-        )
 
 
 def day_inputs(

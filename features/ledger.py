@@ -31,7 +31,7 @@ Features and the nightly's open invoices use the integer ledger (`build_ledger_r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -509,3 +509,52 @@ def unsettled_on(day: pl.Expr) -> pl.Expr:
 def overdue_on(day: pl.Expr) -> pl.Expr:
     """Past due and unsettled at the end of `day`: due before it and not settled by it."""
     return (pl.col("due_at") < day) & unsettled_on(day)
+
+
+# --- the history the tables cover ------------------------------------------------------
+
+
+def observed_until(tables: Mapping[str, Frame]) -> date:
+    """The last day the history covers: the latest invoice issued or payment received."""
+    days = [
+        tables[name].lazy().select(pl.col(column).max()).collect().item()
+        for name, column in (("invoices", "issued_at"), ("payments", "paid_at"))
+    ]
+    known = [d for d in days if d is not None]
+    if not known:
+        raise ValueError("the store has no invoices or payments: nothing to learn from")
+    return max(known)
+
+
+MAX_STALE_DAYS = 3
+"""How far as_of may lie beyond the last day the store covers (a weekend of no exports)."""
+
+
+class NoDataError(ValueError):
+    """The store holds nothing to decide on at as_of."""
+
+
+def check_as_of(
+    tables: Mapping[str, Frame],
+    as_of: date,
+    max_stale_days: int = MAX_STALE_DAYS,
+    source: str = "the store",
+) -> None:
+    """Stop when as_of lies outside the history the tables hold (before it, or past it).
+
+    `source` names the tables in the message (e.g. `store data/store`).
+    """
+    try:
+        last = observed_until(tables)
+    except ValueError as exc:
+        raise NoDataError(f"{source}: {exc}") from exc
+    first = tables["invoices"].lazy().select(pl.col("issued_at").min()).collect().item()
+    if first is not None and as_of < first:
+        raise NoDataError(
+            f"{source} holds history from {first}; as_of {as_of} is before it: nothing to decide on"
+        )
+    if (as_of - last).days > max_stale_days:
+        raise NoDataError(
+            f"{source} covers up to {last}; as_of {as_of} is {(as_of - last).days} days "
+            "later: ingest the missing days' exports first, or choose an earlier as_of"
+        )

@@ -26,6 +26,7 @@ from sklearn.metrics import roc_auc_score
 from regua import features
 from regua.config import LabelsConfig
 from regua.features.catalog import CATALOG, FEATURE_NAMES, GROUP_OF
+from regua.features.ledger import observed_until
 from regua.models.fairness import check_no_protected_features
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.labels import check_label_table, delinquency_labels, propensity_labels
@@ -103,18 +104,6 @@ def month_ends(last: date, count: int) -> list[date]:
         out.append(current)
         current = month_end(current.replace(day=1) - timedelta(days=1))
     return out[::-1]
-
-
-def observed_until(tables: Mapping[str, Frame]) -> date:
-    """The last day the history covers: the latest invoice issued or payment received."""
-    days = [
-        tables[name].lazy().select(pl.col(column).max()).collect().item()
-        for name, column in (("invoices", "issued_at"), ("payments", "paid_at"))
-    ]
-    known = [d for d in days if d is not None]
-    if not known:
-        raise ValueError("the store has no invoices or payments: nothing to learn from")
-    return max(known)
 
 
 def snapshot_dates(tables: Mapping[str, Frame], spec: TrainingSpec) -> list[date]:

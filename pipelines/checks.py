@@ -155,7 +155,7 @@ def require_labels_file(path: Path) -> None:
 
 def require_as_of_in_history(store: Store, as_of: date) -> None:
     """as_of lies within the store's history: the rule of `regua.dunning.day.check_as_of`."""
-    from regua.dunning.day import NoDataError, check_as_of
+    from regua.features.ledger import NoDataError, check_as_of
 
     tables = {name: store.scan(name) for name in TABLES}
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from regua.contract import TABLES
-from regua.models.train import observed_until
+from regua.features.ledger import observed_until
 from regua.reports.report import DayFrames, read_outputs
 from regua.settings import Settings, get_settings
 from regua.store import Store
