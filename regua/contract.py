@@ -41,7 +41,11 @@ PRODUCT_FAMILIES = (
 )
 """Families a company's products map to (the features count amounts per family)."""
 PAYMENT_METHODS = ("pix", "boleto", "card", "debit", "agreement")
-CHANNELS = ("email", "sms", "whatsapp", "phone", "letter", "agency")
+CONTACT_CHANNELS = ("email", "sms", "whatsapp", "phone", "letter", "agency")
+"""Channels that reach the customer (or the agency acting for the creditor)."""
+CHANNELS = (*CONTACT_CHANNELS, "bureau")
+"""Every channel an action or a contact uses: the customer's, and the credit bureau
+(Serasa, SPC, Boa Vista) for negative listings and de-listings."""
 CONTACT_OUTCOMES = (
     "delivered",
     "read",
@@ -285,6 +289,12 @@ CONTACTS = Table(
         Column("channel", pl.String(), "Channel used.", allowed=CHANNELS, example="sms"),
         Column("step_id", pl.String(), "Ladder step that triggered the contact.",
                required=False, nullable=True, example="sms_d1"),
+        Column("case_id", pl.String(), "Collection case of the action carried out, as the "
+               "actions file gave it.", required=False, nullable=True,
+               example="C0000001-20260910"),
+        Column("action_id", pl.String(), "Action carried out, as the actions file gave it; "
+               "lets regua know the action is done.", required=False, nullable=True,
+               example="C0000001-20260910/std_phone_d7/20260917"),
         Column("outcome", pl.String(), "What happened.", allowed=CONTACT_OUTCOMES,
                example="delivered"),
         Column("promise_date", _date, "Date the customer promised to pay.", required=False,

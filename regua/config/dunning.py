@@ -46,7 +46,12 @@ MAX_INSTALLMENTS = 48
 MIN_LISTING_NOTICE_DAYS = 10
 """CDC art. 43 §2: the written notice precedes the listing; 10 days is the national floor
 (São Paulo's 20 days is a per-state guardrail, checked with the customer's state)."""
-WRITTEN_CHANNELS: tuple[str, ...] = ("letter", "email")
+NOTICE_CHANNELS: tuple[str, ...] = ("letter", "email", "bureau")
+"""Channels a negative-listing notice may name in a ladder; which of them count as the
+written notice is the guardrails' `written_notice_channels` (a letter by default)."""
+BUREAU_PURPOSES: tuple[str, ...] = ("negative_listing_notice", "negative_listing")
+"""What a ladder step may ask the credit bureau: its own notice (STJ Súmula 359) or the
+listing itself. De-listings are not ladder steps: they follow payment (`dunning.cases`)."""
 
 TEMPLATE_FIELDS: frozenset[str] = frozenset(
     {
@@ -54,6 +59,8 @@ TEMPLATE_FIELDS: frozenset[str] = frozenset(
         "creditor_name",
         "creditor_cnpj",
         "creditor_contact",
+        "creditor_address",
+        "notice_date",
         "invoice_id",
         "amount",
         "due_date",
@@ -260,6 +267,7 @@ class Creditor(_Frozen):
 
     name: str = Field(min_length=1)
     cnpj: str
+    address: str = Field(min_length=1)
     contact: str = Field(min_length=1)
 
     @field_validator("cnpj")
@@ -299,12 +307,16 @@ class Step(_Frozen):
                 raise _fail((name,), "only allowed on a negotiation_offer", getattr(self, name))
         if (self.channel == "agency") != (self.purpose == "agency_handoff"):
             raise _fail(("channel",), "agency_handoff goes through, and only through, 'agency'")
-        if self.purpose == "negative_listing_notice" and self.channel not in WRITTEN_CHANNELS:
+        if self.purpose == "negative_listing_notice" and self.channel not in NOTICE_CHANNELS:
             raise _fail(
                 ("channel",),
-                f"a negative-listing notice is written: {' or '.join(WRITTEN_CHANNELS)}",
+                f"a negative-listing notice is written: {', '.join(NOTICE_CHANNELS)}",
                 self.channel,
             )
+        if (self.purpose == "negative_listing") != (self.channel == "bureau") and (
+            self.purpose != "negative_listing_notice"
+        ):
+            raise _fail(("channel",), "a negative_listing goes through, and only through, 'bureau'")
         return self
 
 
@@ -313,9 +325,16 @@ class Ladder(_Frozen):
 
     description: str = ""
     steps: tuple[Step, ...] = Field(min_length=1)
+    on_broken_promise: Id | None = None
+    """The step a broken promise to pay escalates to (None: the ladder just resumes)."""
 
     @model_validator(mode="after")
     def _order(self) -> Ladder:
+        ids = [s.id for s in self.steps]
+        if self.on_broken_promise is not None and self.on_broken_promise not in ids:
+            raise _fail(
+                ("on_broken_promise",), "not a step of this ladder", self.on_broken_promise
+            )
         for i, (prev, step) in enumerate(itertools.pairwise(self.steps), start=1):
             if step.offset_days < prev.offset_days:
                 raise _fail(

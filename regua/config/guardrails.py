@@ -122,7 +122,7 @@ class GuardrailsConfig(_Frozen):
     max_contacts_per_7_days: int = Field(3, ge=1, le=50)
     cap_channels: tuple[ChannelName, ...] = ("email", "sms", "whatsapp", "phone", "letter")
     notice_lead_days: int = Field(10, ge=1, le=90)
-    written_notice_channels: tuple[ChannelName, ...] = ("letter", "email")
+    written_notice_channels: tuple[ChannelName, ...] = ("letter",)
     legal_notices_ignore_opt_outs: bool = True
     horizon_days: int = Field(14, ge=1, le=60)
     holidays: HolidayRules = HolidayRules()

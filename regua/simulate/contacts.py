@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from regua.contract import CHANNELS, CONTACT_OUTCOMES, CONTACTS
+from regua.contract import CONTACT_CHANNELS, CONTACT_OUTCOMES, CONTACTS
 from regua.simulate.behaviour import Behaviour
 from regua.simulate.calendar import Calendar
 from regua.simulate.config import sequential_ids
@@ -87,7 +87,7 @@ def contacts_frame(
                 "customer_id": customer_ids.gather(contacts["customer"][order]),
                 "invoice_id": invoice_id.gather(contacts["invoice"][order]),
                 "at": pl.Series(at[order] * 1_000_000).cast(pl.Datetime("us")),
-                "channel": pl.Series(CHANNELS).gather(STEP_CHANNELS[step]),
+                "channel": pl.Series(CONTACT_CHANNELS).gather(STEP_CHANNELS[step]),
                 "step_id": pl.Series(STEP_IDS).gather(step),
                 "outcome": pl.Series(CONTACT_OUTCOMES).gather(contacts["outcome"][order]),
                 "promise_date": np.where(promise_day >= 0, promise_day, np.nan),
@@ -97,6 +97,9 @@ def contacts_frame(
         )
         .with_columns(
             pl.col("promise_date").cast(pl.Int32).cast(pl.Date),
+            # the simulated lender's history predates regua: no case or action ids
+            pl.lit(None, pl.String).alias("case_id"),
+            pl.lit(None, pl.String).alias("action_id"),
         )
         .select(CONTACTS.names)
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from regua.contract import CHANNELS, COLLATERAL_TYPES, EMPLOYMENT_TYPES, UFS
+from regua.contract import CONTACT_CHANNELS, COLLATERAL_TYPES, EMPLOYMENT_TYPES, UFS
 from regua.documents import generate_cnpjs, generate_cpfs
 from regua.simulate.calendar import Calendar
 from regua.simulate.config import sequential_ids
@@ -44,7 +44,7 @@ _PJ_COLLATERAL = np.array([0.40, 0.12, 0.10, 0.28, 0.0, 0.10])
 # Per payment method: pix, boleto, card, debit, agreement.
 _PF_METHODS = np.array([0.45, 0.27, 0.10, 0.18, 0.0])
 _PJ_METHODS = np.array([0.35, 0.45, 0.05, 0.15, 0.0])
-_REACH = np.array([0.85, 0.92, 0.88, 0.42, 0.93, 0.38])  # by contract.CHANNELS
+_REACH = np.array([0.85, 0.92, 0.88, 0.42, 0.93, 0.38])  # by contract.CONTACT_CHANNELS
 _RESPONSIVENESS = np.array([-2.8, -2.0, -1.3, -1.0, -1.8, -1.6])
 _OPT_OUT = {"email": 0.03, "sms": 0.04, "whatsapp": 0.02, "phone": 0.05}
 DO_NOT_CONTACT_SHARE = 0.01
@@ -283,18 +283,18 @@ def draw_contactability(character: np.ndarray, rng: np.random.Generator) -> Draw
     email_bounce = rng.random(n) < 0.05
     reach = np.tile(_REACH, (n, 1))
     for channel, factor in (("sms", 0.1), ("whatsapp", 0.1), ("phone", 0.0), ("agency", 0.5)):
-        column = CHANNELS.index(channel)
+        column = CONTACT_CHANNELS.index(channel)
         reach[:, column] = np.where(stale_phone, reach[:, column] * factor, reach[:, column])
-    reach[:, CHANNELS.index("email")] *= ~email_bounce
+    reach[:, CONTACT_CHANNELS.index("email")] *= ~email_bounce
     responsiveness = sigmoid(
         _RESPONSIVENESS
-        + 0.7 * rng.normal(size=(n, len(CHANNELS)))
+        + 0.7 * rng.normal(size=(n, len(CONTACT_CHANNELS)))
         + (0.35 * character + 0.45 * engagement)[:, None]
     )
     do_not_contact = rng.random(n) < DO_NOT_CONTACT_SHARE
     opt_out = {ch: rng.random(n) < share for ch, share in _OPT_OUT.items()}
     never = np.zeros(n, dtype=bool)
-    allowed = np.column_stack([~do_not_contact & ~opt_out.get(ch, never) for ch in CHANNELS])
+    allowed = np.column_stack([~do_not_contact & ~opt_out.get(ch, never) for ch in CONTACT_CHANNELS])
     return {
         "reach": reach,
         "responsiveness": responsiveness,

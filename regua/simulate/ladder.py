@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from regua.contract import CHANNELS, CONTACT_OUTCOMES
+from regua.contract import CONTACT_CHANNELS, CONTACT_OUTCOMES
 from regua.simulate.calendar import Calendar
 from regua.simulate.risk import Lifts
 
@@ -50,7 +50,7 @@ LADDER: tuple[LadderStep, ...] = (
     LadderStep("agency_d180", 180, "agency"),
 )
 OFFSETS = np.array([s.offset for s in LADDER])
-STEP_CHANNELS = np.array([CHANNELS.index(s.channel) for s in LADDER])
+STEP_CHANNELS = np.array([CONTACT_CHANNELS.index(s.channel) for s in LADDER])
 STEP_IDS = tuple(s.step_id for s in LADDER)
 WINDOWS = {"early": (1, 29), "middle": (30, 59), "late": (60, 89), "agency": (90, 10_000)}
 HOURS = {
@@ -61,8 +61,8 @@ HOURS = {
     "letter": (10, 17),
     "agency": (9, 18),
 }
-_HOUR_FROM = np.array([HOURS[c][0] for c in CHANNELS])
-_HOUR_TO = np.array([HOURS[c][1] for c in CHANNELS])
+_HOUR_FROM = np.array([HOURS[c][0] for c in CONTACT_CHANNELS])
+_HOUR_TO = np.array([HOURS[c][1] for c in CONTACT_CHANNELS])
 LAG_SHARES = np.array([0.45, 0.35, 0.20])  # days from a contact to the payment it prompts
 
 
@@ -158,9 +158,9 @@ def contact_outcomes(
     u = rng.random(shape)
     v = rng.random(shape)
     stale = stale_phone[ladders.customer][:, None]
-    talk = (channel == CHANNELS.index("phone")) | (channel == CHANNELS.index("agency"))
-    whatsapp = channel == CHANNELS.index("whatsapp")
-    email = channel == CHANNELS.index("email")
+    talk = (channel == CONTACT_CHANNELS.index("phone")) | (channel == CONTACT_CHANNELS.index("agency"))
+    whatsapp = channel == CONTACT_CHANNELS.index("whatsapp")
+    email = channel == CONTACT_CHANNELS.index("email")
     reached, prompted = ladders.reached, ladders.prompted
     promise = (
         (talk | whatsapp)

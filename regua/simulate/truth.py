@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from regua.contract import CHANNELS
+from regua.contract import CONTACT_CHANNELS
 from regua.simulate.calendar import Calendar
 from regua.simulate.customers import CustomerBlock
 from regua.simulate.macro import SHOCK_FLAG_LEVEL, MacroPath
@@ -192,7 +192,7 @@ def truth_frame(
         "punctuality": per_row(customers.punctuality),
         **{
             f"responsiveness_{ch}": per_row(customers.responsiveness[:, i])
-            for i, ch in enumerate(CHANNELS)
+            for i, ch in enumerate(CONTACT_CHANNELS)
         },
         "contact_lift": per_row(lifts.early),
         "macro_shock": per_month(path.shock[path.at(np.arange(months))] >= SHOCK_FLAG_LEVEL),

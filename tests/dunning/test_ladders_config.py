@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from regua.config import ConfigError
-from regua.config.dunning import MIN_LISTING_NOTICE_DAYS, WRITTEN_CHANNELS, load_ladders
+from regua.config.dunning import MIN_LISTING_NOTICE_DAYS, NOTICE_CHANNELS, load_ladders
 from tests.dunning.config_files import CONFIG, shipped, write
 
 TEMPLATES = CONFIG.parent / "templates"
@@ -35,7 +35,7 @@ def test_shipped_ladders_load_with_the_ladders_the_issue_asks_for() -> None:
 
     recovery = {s.purpose: s for s in config.ladders["recovery"].steps}
     notice, listing = recovery["negative_listing_notice"], recovery["negative_listing"]
-    assert notice.channel in WRITTEN_CHANNELS
+    assert notice.channel in NOTICE_CHANNELS
     assert listing.offset_days - notice.offset_days >= MIN_LISTING_NOTICE_DAYS
     assert recovery["suspension"].offset_days > listing.offset_days
     assert recovery["agency_handoff"].channel == "agency"

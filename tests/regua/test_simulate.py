@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from regua.cli import app
-from regua.contract import CHANNELS, PAYMENT_METHODS, UFS, raw_columns, table
+from regua.contract import CONTACT_CHANNELS, PAYMENT_METHODS, UFS, raw_columns, table
 from regua.documents import document_is_valid, format_cnpj, format_cpf, normalize_document
 from regua.simulate import SimulationConfig, SimulationSummary, simulate_portfolio
 from regua.simulate.config import RAW_TABLES
@@ -226,7 +226,7 @@ def test_contacts_follow_the_rules_of_the_ladder(portfolio: dict[str, pl.DataFra
     at = contacts["at"]
     assert (at.dt.weekday() <= 5).all()
     assert at.dt.hour().is_between(8, 19).all()
-    assert set(contacts["channel"].unique()) == set(CHANNELS)
+    assert set(contacts["channel"].unique()) == set(CONTACT_CHANNELS)
     due = portfolio["invoices"].select("invoice_id", "due_at")
     after_due = contacts.join(due, on="invoice_id").select(
         pl.col("at").dt.date() > pl.col("due_at")
@@ -249,7 +249,7 @@ def test_truth_has_one_row_per_customer_month_and_probabilities(
     parts = [c for c in truth.columns if c.startswith("risk_")]
     total = truth.select(pl.sum_horizontal(parts) - pl.col("latent_risk")).to_series()
     assert total.abs().max() < 1e-9
-    assert {f"responsiveness_{c}" for c in CHANNELS} <= set(truth.columns)
+    assert {f"responsiveness_{c}" for c in CONTACT_CHANNELS} <= set(truth.columns)
     assert truth["macro_shock"].any() and not truth["macro_shock"].all()
 
 
