@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from regua.contract import CONTACT_CHANNELS, COLLATERAL_TYPES, EMPLOYMENT_TYPES, UFS
+from regua.contract import COLLATERAL_TYPES, CONTACT_CHANNELS, EMPLOYMENT_TYPES, UFS
 from regua.documents import generate_cnpjs, generate_cpfs
 from regua.simulate.calendar import Calendar
 from regua.simulate.config import sequential_ids
@@ -294,7 +294,9 @@ def draw_contactability(character: np.ndarray, rng: np.random.Generator) -> Draw
     do_not_contact = rng.random(n) < DO_NOT_CONTACT_SHARE
     opt_out = {ch: rng.random(n) < share for ch, share in _OPT_OUT.items()}
     never = np.zeros(n, dtype=bool)
-    allowed = np.column_stack([~do_not_contact & ~opt_out.get(ch, never) for ch in CONTACT_CHANNELS])
+    allowed = np.column_stack(
+        [~do_not_contact & ~opt_out.get(ch, never) for ch in CONTACT_CHANNELS]
+    )
     return {
         "reach": reach,
         "responsiveness": responsiveness,

@@ -158,7 +158,9 @@ def contact_outcomes(
     u = rng.random(shape)
     v = rng.random(shape)
     stale = stale_phone[ladders.customer][:, None]
-    talk = (channel == CONTACT_CHANNELS.index("phone")) | (channel == CONTACT_CHANNELS.index("agency"))
+    talk = (channel == CONTACT_CHANNELS.index("phone")) | (
+        channel == CONTACT_CHANNELS.index("agency")
+    )
     whatsapp = channel == CONTACT_CHANNELS.index("whatsapp")
     email = channel == CONTACT_CHANNELS.index("email")
     reached, prompted = ladders.reached, ladders.prompted
