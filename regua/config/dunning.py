@@ -332,9 +332,7 @@ class Ladder(_Frozen):
     def _order(self) -> Ladder:
         ids = [s.id for s in self.steps]
         if self.on_broken_promise is not None and self.on_broken_promise not in ids:
-            raise _fail(
-                ("on_broken_promise",), "not a step of this ladder", self.on_broken_promise
-            )
+            raise _fail(("on_broken_promise",), "not a step of this ladder", self.on_broken_promise)
         for i, (prev, step) in enumerate(itertools.pairwise(self.steps), start=1):
             if step.offset_days < prev.offset_days:
                 raise _fail(
