@@ -9,7 +9,7 @@ DEMO_CUSTOMERS ?= 50000
 DEMO_AS_OF ?= 2026-10-30
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format bench clean
+.PHONY: help install demo test test-slow lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, w
 	@echo "MLflow UI:  $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db  (then http://127.0.0.1:5000)"
 	@echo "Prefect UI: PREFECT_HOME=$(CURDIR)/$(DEMO)/prefect $(BIN)/prefect server start  (then http://127.0.0.1:4200)"
 
-test: $(STAMP) lint ## Lint, then run the test suite
-	$(BIN)/python -m pytest -n 2
+test: $(STAMP) lint ## Lint, then run the test suite (runs marked slow excluded: make test-slow)
+	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=15
+
+test-slow: $(STAMP) ## The long runs only (multi-night books of 1,000 customers and more)
+	$(BIN)/python -m pytest -n 2 -m slow
 
 # import-linter reads the package as installed (the stage folders are regua.<stage> only
 # there), so the layers are checked on a throwaway install under build/lint.

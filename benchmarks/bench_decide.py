@@ -1,7 +1,8 @@
 """The day's decisions end to end: `dunning.actions.decide` over a whole simulated book.
 
     python benchmarks/bench_decide.py --tracking-uri sqlite:////tmp/regua-bench/train/mlflow/mlflow.db
-        [--customers 1000000] [--months 24] [--as-of 2026-10-30]
+        [--customers 1000000] [--months 24] [--as-of 2026-10-30] [--with-reasons]
+    python benchmarks/bench_decide.py --fixed-scores [--customers 1000000]
 
 Uses the store `bench_nightly.py` prepares (seed 1, under /tmp/regua-bench/nightly). As in
 the nightly flow, the open invoices at as_of come out of the feature build, from the
@@ -11,7 +12,11 @@ champions (untimed); then `decide` runs on the lazy store tables and the open in
 (ladder plan, guardrails, de-listings, segments, limits), first without a model (the
 assignment itself) and then with the delinquency model (plus the Portuguese reasons of
 the customers someone reads that day). Target (issue 6): assignment for 1,000,000
-customers in under 30 s, counted as decide plus the open invoices' share of the build.
+customers in under 30 s, counted as decide plus the open invoices' share of the build
+(issue 16 keeps it for collection cases: the case clocks come out of the same ledger).
+`--fixed-scores` scores every customer from a hash of its id instead of the champions
+(no trained models needed; the decisions' work is the same). The store has no contact
+made by regua, so this is a first night: every case is due at once, its worst case.
 Prints a Markdown table.
 """
 
@@ -34,11 +39,16 @@ from benchmarks.common import machine, night_arguments, prepare_store
 
 def main() -> None:
     """Time decide with and without reasons and print a Markdown table."""
-    parser = night_arguments(__doc__.splitlines()[0])
+    parser = night_arguments(__doc__.splitlines()[0], tracking=False)
     parser.add_argument(
         "--with-reasons", action="store_true", help="Also time decide with the model's reasons."
     )
+    parser.add_argument(
+        "--fixed-scores", action="store_true", help="Scores from a hash, no champions."
+    )
     args = parser.parse_args()
+    if not args.fixed_scores and not args.tracking_uri:
+        parser.error("--tracking-uri is required unless --fixed-scores")
     os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key-not-a-secret-0123456789")
     store_dir, _ = prepare_store(
         ROOT / f"{args.customers}x{args.months}", args.customers, args.months
@@ -54,8 +64,12 @@ def main() -> None:
     store = Store(store_dir)
     tables = {name: store.scan(name) for name in TABLES}
     config = load_dunning_config()
-    delinquency = load_champion("delinquency", args.tracking_uri)
-    propensity = load_champion("propensity_to_pay", args.tracking_uri)
+    champions = None
+    if not args.fixed_scores:
+        champions = (
+            load_champion("delinquency", args.tracking_uri),
+            load_champion("propensity_to_pay", args.tracking_uri),
+        )
     started = time.perf_counter()
     features.build_from_frames(tables, [args.as_of])
     features_alone = time.perf_counter() - started
@@ -63,13 +77,19 @@ def main() -> None:
     table, open_invoices = build_with_open_invoices(tables, args.as_of)
     with_open = time.perf_counter() - started
     open_share = max(0.0, with_open - features_alone)
-    scores = score(table, delinquency.model, propensity.model)
-    scored = table.join(scores.drop("as_of"), on="customer_id")
+    if champions is None:
+        scored = table.with_columns(
+            (pl.col("customer_id").hash(1) % 1000 / 1000).alias("pd"),
+            (pl.col("customer_id").hash(2) % 1000 / 1000).alias("propensity"),
+        )
+    else:
+        scores = score(table, champions[0].model, champions[1].model)
+        scored = table.join(scores.drop("as_of"), on="customer_id")
 
     rows = []
     runs = [("assignment (no reasons)", None)]
-    if args.with_reasons:
-        runs.append(("with reasons", delinquency.model))
+    if args.with_reasons and champions is not None:
+        runs.append(("with reasons", champions[0].model))
     for label, model in runs:
         started = time.perf_counter()
         decisions = decide(scored, tables, args.as_of, config, model, open_invoices)

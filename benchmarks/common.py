@@ -31,10 +31,10 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {ram:.0f} GiB RAM, {cpu}, Python {platform.python_version()}"
 
 
-def night_arguments(description: str) -> argparse.ArgumentParser:
+def night_arguments(description: str, tracking: bool = True) -> argparse.ArgumentParser:
     """The options the 1M night benches share: tracking store, portfolio size and as_of."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--tracking-uri", required=tracking)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 10, 30))

@@ -1,33 +1,45 @@
-"""The day's decisions from scores and the store: segments, ladder actions, credit limits.
+"""The day's decisions from scores and the store: segments, case actions, credit limits.
 
 `decide` is a pure function of frames and configuration: the nightly flow and
 `regua score` call it after loading the store and the champion models, and a notebook can
-call it with any scores. Every open invoice of a scored customer yields one action row,
-scheduled or not (a paused, exhausted or blocked step is kept with its reason), so
-nothing silently disappears.
+call it with any scores. Every collection case, every open invoice not yet due, every
+listed invoice to clear and every agency recall yields one action row, scheduled,
+skipped (with the rule and its values) or waiting (with what comes next), so nothing
+silently disappears. See `dunning.cases` and `dunning.schedule` for the rules of a case.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from regua.config.dunning import LaddersConfig, SegmentsConfig, load_ladders, load_segments
+from regua.config import ConfigError
+from regua.config.cases import CasesConfig, load_cases
+from regua.config.charges import ChargesConfig, load_charges
+from regua.config.dunning import (
+    LaddersConfig,
+    SegmentsConfig,
+    check_other_templates,
+    load_ladders,
+    load_segments,
+)
 from regua.config.guardrails import GuardrailsConfig, load_guardrails
 from regua.config.limits import LimitsConfig, load_limits
-from regua.dunning.guardrails import apply_guardrails
+from regua.contract import UFS
+from regua.dunning.calendar import holiday_table
+from regua.dunning.cases import history
+from regua.dunning.charges import late_charges
+from regua.dunning.guardrails import REASONS_PT, apply_guardrails
 from regua.dunning.limits import recommend_limits
 from regua.dunning.outputs import ACTIONS, LIMITS, SEGMENTS
 from regua.dunning.schedule import (
-    delistings,
-    invoice_status,
-    listed_invoices,
+    WAITING_STATES,
     open_invoice_status,
-    plan_steps,
+    plan_actions,
 )
 from regua.dunning.segments import assign_segments
 from regua.features.build import open_invoice_plan
@@ -35,9 +47,9 @@ from regua.models.explain import explain
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.settings import get_settings
 
+AFTER_VALID_UNTIL = "skipped:after_valid_until"
 FIRST_SLOT = time(8, 0)
-"""Proposed local time of a step on its day; the guardrails move it into a window."""
-SCHEDULABLE = ("due", "upcoming", "held")
+"""Proposed local time of an action on its day; the guardrails move it into a window."""
 
 
 @dataclass(frozen=True)
@@ -48,23 +60,41 @@ class DunningConfig:
     ladders: LaddersConfig
     guardrails: GuardrailsConfig
     limits: LimitsConfig
+    cases: CasesConfig
+    charges: ChargesConfig
 
 
 def load_dunning_config(config_dir: Path | None = None) -> DunningConfig:
-    """Every dunning configuration file of `config_dir` (default: the settings'), validated."""
+    """Every dunning configuration file of `config_dir` (default: the settings'), validated.
+
+    Beyond each file's own rules, a ladder's listing notice must go by a channel the
+    guardrails count as the written notice, or its listings could never happen.
+    """
     folder = config_dir or get_settings().config_dir
     ladders = load_ladders(folder / "ladders.yaml")
+    guardrails = load_guardrails(folder / "guardrails.yaml")
+    for ladder_id, i, step in ladders.steps():
+        counted = guardrails.written_notice_channels
+        if step.purpose == "negative_listing_notice" and step.channel not in counted:
+            raise ConfigError(
+                f"{folder / 'ladders.yaml'}: ladders.{ladder_id}.steps.{i}.channel: a listing "
+                f"notice by {step.channel} does not count as the written notice "
+                f"(guardrails.yaml written_notice_channels: {', '.join(counted)})"
+            )
+    check_other_templates(ladders.creditor, get_settings().templates_dir)
     return DunningConfig(
         segments=load_segments(folder / "segments.yaml", ladders),
         ladders=ladders,
-        guardrails=load_guardrails(folder / "guardrails.yaml"),
+        guardrails=guardrails,
         limits=load_limits(folder / "limits.yaml"),
+        cases=load_cases(folder / "cases.yaml"),
+        charges=load_charges(folder / "charges.yaml"),
     )
 
 
 @dataclass(frozen=True)
 class Decisions:
-    """The day's outputs: one action per open invoice, a segment and a limit per customer.
+    """The day's outputs: case and reminder actions, a segment and a limit per customer.
 
     Their columns are declared, with what each means, in `regua.dunning.outputs`.
     """
@@ -102,9 +132,22 @@ def ladder_steps(ladders: LaddersConfig) -> pl.DataFrame:
     )
 
 
-def _history(contacts: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
-    """Past contacts with the purpose of their step, as the guardrails read them."""
-    return contacts.join(steps.select("step_id", "purpose"), on="step_id", how="left")
+def broken_promise_steps(ladders: LaddersConfig) -> pl.DataFrame:
+    """(ladder_id, broken_step): the step each ladder escalates to on a broken promise."""
+    return pl.DataFrame(
+        [
+            {"ladder_id": ladder_id, "broken_step": ladder.on_broken_promise}
+            for ladder_id, ladder in ladders.ladders.items()
+        ],
+        schema={"ladder_id": pl.String, "broken_step": pl.String},
+    )
+
+
+def national_holidays(as_of: date) -> list[date]:
+    """National holidays (every UF's) from the year before as_of to the year after."""
+    table = holiday_table((as_of.year - 1, as_of.year, as_of.year + 1))
+    counts = table.group_by("date").agg(pl.col("uf").n_unique().alias("n"))
+    return counts.filter(pl.col("n") == len(UFS))["date"].sort().to_list()
 
 
 def decide(
@@ -115,14 +158,14 @@ def decide(
     delinquency_model: MonotoneGBMClassifier | None = None,
     open_invoices: pl.DataFrame | None = None,
 ) -> Decisions:
-    """Segments, ladder actions after the guardrails, and limits for the scored customers.
+    """Segments, case and reminder actions after the guardrails, and limits.
 
-    `scored` is the feature table at as_of with `pd` and `propensity` columns. Reasons
-    (TreeSHAP, costly) are computed only for customers with an action scheduled for
-    as_of or a limit change, when `delinquency_model` is given. `open_invoices` is
-    `features.build.open_invoice_plan`'s frame when the caller already has it (the
-    nightly run computes it with the features); otherwise it is computed here. `config`
-    defaults to the installation's (segments, ladders, guardrails and limits YAML).
+    `scored` is the feature table at as_of with `pd` and `propensity` columns. Actions are
+    proposed for as_of + 1 at the earliest. Reasons (TreeSHAP, costly) are computed only
+    for customers with an action scheduled or a limit change, when `delinquency_model` is
+    given. `open_invoices` is `features.build.open_invoice_plan`'s frame (open invoices with
+    the case clocks) when the caller already has it; otherwise it is computed here.
+    `config` defaults to the installation's YAML files.
 
     >>> import regua
     >>> scored = table.join(scores.drop("as_of"), on="customer_id")  # regua.score's
@@ -132,74 +175,44 @@ def decide(
     config = config or load_dunning_config()
     lazy = {name: frame.lazy() for name, frame in tables.items()}
     customers = lazy["customers"].collect()
-    contacts = lazy["contacts"].collect()
     steps = ladder_steps(config.ladders)
     segments = assign_segments(scored, config.segments)
     if open_invoices is None:
-        open_invoices = open_invoice_plan(tables, as_of).collect()
-    # What is still open, and the listed invoices a de-listing may be due for.
-    listed = listed_invoices(contacts.lazy(), steps.lazy(), as_of).collect()["invoice_id"]
-    status = open_invoice_status(open_invoices.lazy(), as_of)
-    if not listed.is_empty():
-        is_listed = pl.col("invoice_id").is_in(listed.implode())
-        settled_listed = invoice_status(
-            lazy["invoices"].filter(is_listed), lazy["payments"].filter(is_listed), as_of
-        ).filter(pl.col("settled_at").is_not_null())
-        status = pl.concat([status, settled_listed])
-    status = status.collect().lazy()
-    plan = plan_steps(status, segments.lazy(), steps.lazy(), contacts.lazy(), as_of).rename(
-        {"reason": "ladder_reason"}
+        share = config.cases.reaging.min_share_of_past_due
+        open_invoices = open_invoice_plan(tables, as_of, reaging_share=share).collect()
+    agreement_days = config.cases.agreements.active_days
+    status = open_invoice_status(open_invoices.lazy(), as_of, agreement_days).collect().lazy()
+    past = history(lazy["contacts"], steps.lazy(), as_of).collect()
+    plan_steps = steps.lazy().select(
+        "ladder_id", "step_id", "step_order", "offset_days", "channel", "template_id", "purpose"
     )
-    schedulable = plan.filter(pl.col("state").is_in(SCHEDULABLE)).with_columns(
-        pl.col("proposed_on").dt.combine(FIRST_SLOT).alias("scheduled_for")
-    )
-    guarded = apply_guardrails(
-        schedulable, customers, _history(contacts, steps), config.guardrails, as_of
-    )
-    held_back = plan.filter(~pl.col("state").is_in(SCHEDULABLE)).with_columns(
-        pl.lit("skipped").alias("status"),
-        pl.lit(None, pl.Datetime("us")).alias("scheduled_for"),
-        pl.lit(None, pl.String).alias("scheduled_tz"),
-        pl.lit(None, pl.String).alias("reason_pt"),
-    )
+    plan = plan_actions(
+        status, segments.lazy(), plan_steps, past.lazy(), lazy["invoices"], lazy["payments"],
+        as_of, config.cases, config.guardrails.written_notice_channels,
+        broken_promise_steps(config.ladders).lazy(), national_holidays(as_of),
+    )  # fmt: skip
+    actions = _guarded(plan, customers, past, config, as_of)
+    actions = _with_charges(actions, status, as_of, config)
+    actions = _with_offers_and_notices(actions, steps, config, as_of)
     limits = recommend_limits(scored, config.limits)
-    delisted = delistings(
-        status, contacts.lazy(), steps.lazy(), as_of, listed=listed.to_frame().lazy()
-    )
-    delisted = delisted.join(
-        segments.select("customer_id", "segment", "ladder_id"), on="customer_id", how="left"
-    ).with_columns(
-        pl.lit("due").alias("state"),
-        pl.lit("scheduled").alias("status"),
-        pl.col("deadline").dt.combine(FIRST_SLOT).alias("scheduled_for"),
-        pl.lit(0.0).alias("open_amount"),
-    )
-    actions = (
-        pl.concat([guarded.select(held_back.columns), held_back], how="vertical_relaxed")
-        .rename({"ladder_reason": "reason", "reason_pt": "guardrail"})
-        .pipe(lambda frame: pl.concat([frame, delisted], how="diagonal_relaxed"))
-        .join(scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left")
-    )
     read_today = pl.concat(
         [
-            actions.filter(
-                (pl.col("status") == "scheduled") & (pl.col("scheduled_for").dt.date() == as_of)
-            )["customer_id"],
+            actions.filter(pl.col("status") == "scheduled")["customer_id"],
             limits.filter(pl.col("decision") != "keep")["customer_id"],
         ]
     ).unique()
     reasons = _reasons(scored, read_today, delinquency_model)
-    offers = steps.select("ladder_id", "step_id", "discount_pct", "max_installments")
+    scores = scored.select("customer_id", "pd", "propensity")
     actions = (
-        actions.join(reasons, on="customer_id", how="left")
-        .join(offers, on=["ladder_id", "step_id"], how="left")
+        actions.join(scores, on="customer_id", how="left")
+        .join(reasons, on="customer_id", how="left")
         .with_columns(pl.lit(as_of).alias("as_of"))
     )
     limits = limits.join(reasons, on="customer_id", how="left").with_columns(
         pl.lit(as_of).alias("as_of")
     )
     segments = segments.with_columns(pl.lit(as_of).alias("as_of")).join(
-        scored.select("customer_id", "pd", "propensity"), on="customer_id", how="left"
+        scores, on="customer_id", how="left"
     )
     decisions = Decisions(
         actions=ACTIONS.conform(actions),
@@ -207,6 +220,132 @@ def decide(
         limits=LIMITS.conform(limits),
     )
     return merge_decisions([decisions])
+
+
+def _guarded(
+    plan: pl.DataFrame,
+    customers: pl.DataFrame,
+    past: pl.DataFrame,
+    config: DunningConfig,
+    as_of: date,
+) -> pl.DataFrame:
+    """Due rows through the legal guardrails; waiting rows kept with their next step."""
+    due = (
+        plan.filter(pl.col("state") == "due")
+        .rename({"reason": "ladder_reason"})
+        .with_columns(pl.col("proposed_on").dt.combine(FIRST_SLOT).alias("scheduled_for"))
+    )
+    guarded = apply_guardrails(due, customers, past, config.guardrails, as_of).rename(
+        {"reason": "reason_code", "reason_pt": "guardrail", "ladder_reason": "reason"}
+    )
+    # An action must be carried out by its valid_until: the next attempt gets a new id, so
+    # two ids of one step are never valid together. Pushed past it, it waits for the next
+    # attempt; a de-listing (one id per payment) keeps its legal deadline or its slot.
+    late = (pl.col("status") == "scheduled") & (
+        pl.col("scheduled_for").dt.date() > pl.col("valid_until")
+    )
+    delisting = pl.col("purpose") == "delisting"
+    guarded = guarded.with_columns(
+        pl.when(late & delisting)
+        .then(pl.col("scheduled_for").dt.date())
+        .otherwise("valid_until")
+        .alias("valid_until"),
+        pl.when(late & ~delisting).then(pl.lit("skipped")).otherwise("status").alias("status"),
+        pl.when(late & ~delisting)
+        .then(pl.concat_str(["reason_code", pl.lit(AFTER_VALID_UNTIL)], separator="; ",
+                            ignore_nulls=True))
+        .otherwise("reason_code")
+        .alias("reason_code"),
+        pl.when(late & ~delisting)
+        .then(pl.concat_str(["guardrail", pl.lit(REASONS_PT[AFTER_VALID_UNTIL])], separator="; ",
+                            ignore_nulls=True))
+        .otherwise("guardrail")
+        .alias("guardrail"),
+    )  # fmt: skip
+    waiting = plan.filter(pl.col("state").is_in(WAITING_STATES)).with_columns(
+        pl.lit("waiting").alias("status"),
+        pl.lit(None, pl.Datetime("us")).alias("scheduled_for"),
+        pl.lit(None, pl.String).alias("scheduled_tz"),
+        pl.lit(None, pl.String).alias("guardrail"),
+        pl.lit(None, pl.String).alias("action_id"),
+        pl.lit(None, pl.Date).alias("valid_until"),
+    )
+    return pl.concat([guarded, waiting], how="diagonal_relaxed").with_row_index("_key")
+
+
+def _with_charges(
+    actions: pl.DataFrame, status: pl.LazyFrame, as_of: date, config: DunningConfig
+) -> pl.DataFrame:
+    """Late fine and interest of the row's invoices (CDC art. 52 §1 caps the fine at 2%)."""
+    charges = (
+        late_charges(status.select("invoice_id", "due_at", "open_amount"), as_of, config.charges)
+        .select("invoice_id", "late_fee", "interest")
+        .lazy()
+        .collect()
+    )
+    per_row = (
+        actions.select("_key", "invoice_ids")
+        .explode("invoice_ids")
+        .join(charges, left_on="invoice_ids", right_on="invoice_id", how="inner")
+        .group_by("_key")
+        .agg(pl.col("late_fee").sum().round(2), pl.col("interest").sum().round(2))
+    )
+    return (
+        actions.join(per_row, on="_key", how="left")
+        .with_columns(pl.col("late_fee").fill_null(0.0), pl.col("interest").fill_null(0.0))
+        .with_columns(
+            (pl.col("total_due") + pl.col("late_fee") + pl.col("interest"))
+            .round(2)
+            .alias("amount_due")
+        )
+    )
+
+
+def _with_offers_and_notices(
+    actions: pl.DataFrame, steps: pl.DataFrame, config: DunningConfig, as_of: date
+) -> pl.DataFrame:
+    """Offer terms and validity, a notice's listing date, a listing's notice, and the
+    evidence of every rule checked, as JSON."""
+    lead = {uf: config.guardrails.lead_days(uf) for uf in UFS}
+    day = pl.coalesce(pl.col("scheduled_for").dt.date(), "proposed_on")
+    offer_days = timedelta(days=config.cases.actions.offer_valid_days)
+    offers = steps.select("ladder_id", "step_id", "discount_pct", "max_installments")
+    lead_days = pl.col("uf").replace_strict(lead, default=config.guardrails.notice_lead_days)
+    frame = actions.join(offers, on=["ladder_id", "step_id"], how="left").with_columns(
+        pl.when(pl.col("purpose") == "negotiation_offer")
+        .then(day + offer_days)
+        .alias("offer_valid_until"),
+        pl.when(pl.col("purpose") == "negative_listing_notice")
+        .then(day + pl.duration(days=lead_days))
+        .when(pl.col("purpose") == "negative_listing")
+        .then(day)
+        .alias("listing_date"),
+        pl.when(pl.col("purpose") == "negative_listing")
+        .then(pl.col("ev_notice_date"))
+        .alias("notice_date"),
+        (pl.lit(as_of) - pl.col("oldest_due_at")).dt.total_days().alias("days_overdue"),
+    )
+    evidence = pl.struct(
+        pl.col("reason_code").alias("rules"),
+        pl.col("scheduled_for").dt.strftime("%Y-%m-%dT%H:%M").alias("local_time"),
+        pl.col("scheduled_tz").alias("time_zone"),
+        pl.col("ev_window").alias("window"),
+        pl.col("ev_contacts_7d").alias("contacts_7d"),
+        pl.col("ev_contacts_day").alias("contacts_day"),
+        pl.col("ev_notice_id").alias("notice_id"),
+        pl.col("ev_notice_date").cast(pl.String).alias("notice_date"),
+        pl.col("ev_listing_earliest").cast(pl.String).alias("listing_earliest"),
+        pl.col("ev_debt_age_days").alias("debt_age_days"),
+        pl.col("case_opened_on").cast(pl.String),
+        pl.col("clock_anchor").cast(pl.String),
+        pl.col("reaged_on").cast(pl.String),
+        pl.col("step_day").cast(pl.String),
+        pl.col("superseded"),
+        pl.col("promise_state"),
+        pl.col("promise_date").cast(pl.String),
+        pl.col("deadline").cast(pl.String).alias("delisting_deadline"),
+    )
+    return frame.with_columns(evidence.struct.json_encode().alias("evidence"))
 
 
 def merge_decisions(parts: Sequence[Decisions]) -> Decisions:

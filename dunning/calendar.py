@@ -4,17 +4,23 @@ Brazil has four UTC offsets (-2 to -5) and no daylight saving time since 2019. E
 mapped to the IANA zone of its capital; the few municipalities on another offset (western
 Amazonas on America/Eirunepe, Fernando de Noronha in PE) are not told apart, because the
 store knows the UF, not the municipality's zone.
+
+The holiday table also holds the no-contact days of config/guardrails.yaml (Carnival Monday
+and Tuesday, Christmas Eve, New Year's Eve): not holidays by law but "pontos facultativos",
+picked one by one because the `holidays` package's "optional" category lumps them together
+with Ash Wednesday, Corpus Christi and Public Servant's Day. Carnival comes from Easter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
 import polars as pl
 
+from regua.config.guardrails import NO_CONTACT_DAYS
 from regua.contract import UFS
 
 UF_TIMEZONES: dict[str, str] = {
@@ -51,6 +57,39 @@ UF_TIMEZONES: dict[str, str] = {
 HOLIDAY_SCHEMA = pl.Schema({"uf": pl.String(), "date": pl.Date(), "holiday": pl.String()})
 
 
+def easter_sunday(year: int) -> date:
+    """Western (Gregorian) Easter Sunday of `year`: the anonymous Gregorian algorithm."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    j = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * j) // 451
+    month, day = divmod(h + j - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+_NO_CONTACT_RULES: dict[str, tuple[str, Callable[[int], date]]] = {
+    "carnival_monday": ("Carnival Monday", lambda y: easter_sunday(y) - timedelta(days=48)),
+    "carnival_tuesday": ("Carnival Tuesday", lambda y: easter_sunday(y) - timedelta(days=47)),
+    "christmas_eve": ("Christmas Eve", lambda y: date(y, 12, 24)),
+    "new_years_eve": ("New Year's Eve", lambda y: date(y, 12, 31)),
+}
+
+
+def no_contact_dates(years: Iterable[int], names: Iterable[str]) -> dict[date, str]:
+    """The dates of the named no-contact days (see NO_CONTACT_DAYS) in `years`."""
+    unknown = sorted(set(names) - set(_NO_CONTACT_RULES))
+    if unknown:
+        raise ValueError(f"unknown no-contact days {unknown} (known: {list(NO_CONTACT_DAYS)})")
+    return {
+        rule(year): label
+        for year in years
+        for label, rule in (_NO_CONTACT_RULES[name] for name in names)
+    }
+
+
 def uf_timezone(uf: pl.Expr) -> pl.Expr:
     """The IANA zone of each UF in `uf` (null for anything that is not a UF)."""
     return uf.replace_strict(UF_TIMEZONES, default=None, return_dtype=pl.String())
@@ -61,17 +100,23 @@ def holiday_table(
     years: tuple[int, ...],
     categories: tuple[str, ...] = ("public",),
     include_state: bool = True,
+    no_contact_days: tuple[str, ...] = NO_CONTACT_DAYS,
 ) -> pl.DataFrame:
-    """National (and state) holidays of every UF in `years`: one row per (uf, date), cached."""
+    """National (and state) holidays plus the no-contact days of every UF in `years`.
+
+    One row per (uf, date), cached; a no-contact day that is already a holiday (Carnival
+    Tuesday in RJ) keeps the holiday's name.
+    """
     rows: dict[str, list] = {"uf": [], "date": [], "holiday": []}
     national = holidays.Brazil(years=years, categories=categories)
+    extra = no_contact_dates(years, no_contact_days)
     for uf in UFS:
         days = (
             holidays.Brazil(subdiv=uf, years=years, categories=categories)
             if include_state
             else national
         )
-        for day, name in days.items():
+        for day, name in (extra | dict(days)).items():
             rows["uf"].append(uf)
             rows["date"].append(day)
             rows["holiday"].append(name)

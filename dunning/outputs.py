@@ -63,96 +63,199 @@ _TOP_REASONS = OutputColumn(
     "Joined with ' | ' in CSV and SQL.",
 )
 
+_DATE = pl.Date()
+_TEXT = pl.String()
+_MONEY = pl.Float64()
+
 ACTIONS = OutputTable(
     "actions",
     "`actions.parquet` and `actions.csv` (SQL: `regua_actions`)",
-    "one row per open invoice of a scored customer (and per de-listing due), scheduled or "
-    "skipped with its reason, so nothing disappears silently",
+    "one row per collection case, per open invoice not yet due (its reminders), per "
+    "listed invoice to list or clear at the bureau, and per agency recall; scheduled, "
+    "skipped with the rule that stopped it, or waiting with what comes next, so nothing "
+    "disappears silently. The collection tools act on `scheduled` rows, de-duplicate them "
+    "by `action_id` and drop them after `valid_until`; what they did must come back in the "
+    "contacts export with `case_id` and `action_id`. Without it regua does not know the "
+    "action was done: it keeps the same action_id until valid_until, then issues the step "
+    "again with a new id",
     (
         _AS_OF,
         _CUSTOMER,
         OutputColumn(
-            "invoice_id", pl.String(), "The open (or just settled) invoice the action is about."
+            "action_id",
+            _TEXT,
+            "Stable id of the action: `<case_id or invoice_id>/<step_id>/<YYYYMMDD>` (the day "
+            "its attempt began). The same on every night until the action is done, superseded "
+            "or past valid_until; null for waiting rows.",
         ),
-        OutputColumn("segment", pl.String(), "The customer's segment (config/segments.yaml)."),
         OutputColumn(
-            "ladder_id", pl.String(), "The dunning ladder of that segment (config/ladders.yaml)."
+            "case_id",
+            _TEXT,
+            "The customer's collection case, `<customer_id>-<YYYYMMDD>` of the oldest unpaid "
+            "due date when it opened; null for reminders before the due date.",
+        ),
+        OutputColumn(
+            "invoice_id",
+            _TEXT,
+            "The invoice of a reminder, listing or de-listing; for a case step, the case's "
+            "oldest past-due invoice.",
+        ),
+        OutputColumn(
+            "invoice_ids",
+            pl.List(_TEXT),
+            "Every invoice the action covers, oldest due date first (joined with ',' in CSV "
+            "and SQL).",
+        ),
+        OutputColumn(
+            "invoice_amounts",
+            pl.List(_MONEY),
+            "What is unpaid of each of invoice_ids, same order (BRL; joined with ';').",
+        ),
+        OutputColumn(
+            "invoice_due_dates",
+            pl.List(_DATE),
+            "Due date of each of invoice_ids, same order (joined with ',').",
+        ),
+        OutputColumn("segment", _TEXT, "The customer's segment (config/segments.yaml)."),
+        OutputColumn(
+            "ladder_id",
+            _TEXT,
+            "The dunning ladder (config/ladders.yaml): the case's, fixed by its first step "
+            "carried out, else the segment's.",
         ),
         OutputColumn(
             "step_id",
-            pl.String(),
-            "The ladder step proposed for the invoice; `delisting` for a request to clear a "
-            "negative listing after payment.",
+            _TEXT,
+            "The ladder step; `delisting` to clear a listing, `agency_recall` to take a "
+            "customer back from the agency.",
         ),
-        OutputColumn(
-            "channel",
-            pl.String(),
-            "email, sms, whatsapp, phone, letter or agency; null for a de-listing.",
-        ),
+        OutputColumn("channel", _TEXT, "email, sms, whatsapp, phone, letter, agency or bureau."),
         OutputColumn(
             "template_id",
-            pl.String(),
-            "The Portuguese message template of the step (templates/<template_id>.txt).",
+            _TEXT,
+            "The Portuguese message template (templates/<template_id>.txt).",
         ),
         OutputColumn(
             "purpose",
-            pl.String(),
+            _TEXT,
             "reminder, notice, negotiation_offer, negative_listing_notice, negative_listing, "
-            "suspension, agency_handoff or delisting.",
-        ),
-        OutputColumn(
-            "discount_pct",
-            pl.Float64(),
-            "Negotiation offers: the largest discount (percent) for paying in one go; null for "
-            "other steps.",
-        ),
-        OutputColumn(
-            "max_installments",
-            pl.Int32(),
-            "Negotiation offers: the most instalments offered; null for other steps.",
+            "suspension, agency_handoff, delisting or agency_recall.",
         ),
         OutputColumn(
             "state",
-            pl.String(),
-            "Where the invoice stands on its ladder: due (the step's day has come), upcoming "
-            "(the next step and its day), held (a promise to pay), paused (dispute or active "
-            "agreement) or exhausted (no step left).",
+            _TEXT,
+            "due (the step's day has come: scheduled or skipped), upcoming (the next step and "
+            "its day), held (a promise to pay), paused (settlement agreement or every invoice "
+            "disputed) or exhausted (no step left).",
         ),
         OutputColumn(
             "status",
-            pl.String(),
-            "scheduled (the collection tools carry it out at scheduled_for) or skipped (see "
-            "reason and guardrail).",
+            _TEXT,
+            "scheduled (carry it out at scheduled_for), skipped (a rule stopped it: see "
+            "guardrail and evidence) or waiting (nothing to do tonight).",
         ),
         OutputColumn(
             "scheduled_for",
             pl.Datetime("us"),
-            "When to carry the action out, in the customer's local time (scheduled_tz); for a "
-            "row a guardrail skipped, the time it had been proposed for; null when the ladder "
-            "holds the invoice (paused, exhausted). In CSV: YYYY-MM-DDTHH:MM.",
+            "When to carry the action out, in the customer's local time (scheduled_tz); never "
+            "before the day after as_of. For a skipped row, the time it had been proposed "
+            "for; null for waiting rows. In CSV: YYYY-MM-DDTHH:MM.",
         ),
         OutputColumn(
             "scheduled_tz",
-            pl.String(),
-            "IANA time zone of scheduled_for, from the customer's state (e.g. "
-            "America/Sao_Paulo); null when scheduled_for is.",
+            _TEXT,
+            "IANA time zone of scheduled_for, from the customer's state; null when "
+            "scheduled_for is.",
+        ),
+        OutputColumn(
+            "valid_until",
+            _DATE,
+            "Last day the action may be carried out; the tools drop it afterwards. For a "
+            "de-listing, its legal deadline.",
+        ),
+        OutputColumn(
+            "proposed_on",
+            _DATE,
+            "The day the step was proposed for (upcoming and held rows: the day it falls on).",
         ),
         OutputColumn(
             "reason",
-            pl.String(),
-            "Why this step, in Portuguese: the ladder's reason (step due, clock re-anchored on a "
-            "partial payment, promise, dispute, agreement, ladder exhausted, de-listing due).",
+            _TEXT,
+            "Why this step, in Portuguese (case step, clock restarted by a payment, promise "
+            "pending or broken, pause, de-listing due and its deadline...).",
         ),
         OutputColumn(
             "guardrail",
-            pl.String(),
-            "What the legal guardrails did, in Portuguese (moved out of a holiday or the night, "
-            "held by the weekly contact cap, skipped for an opt-out...); null when nothing.",
+            _TEXT,
+            "What the legal guardrails did, in Portuguese (moved out of a holiday or the "
+            "night, held by a contact cap, skipped for an opt-out...); null when nothing.",
+        ),
+        OutputColumn("open_amount", _MONEY, "Unpaid amount of invoice_id (BRL)."),
+        OutputColumn("due_at", _DATE, "Due date of invoice_id."),
+        OutputColumn("total_due", _MONEY, "Unpaid amount of every invoice in invoice_ids (BRL)."),
+        OutputColumn("invoice_count", pl.UInt32(), "Number of invoices in invoice_ids."),
+        OutputColumn("oldest_due_at", _DATE, "Oldest due date among invoice_ids."),
+        OutputColumn(
+            "days_overdue",
+            pl.Int64(),
+            "as_of minus oldest_due_at (0 on the due date, negative before it).",
         ),
         OutputColumn(
-            "open_amount",
-            pl.Float64(),
-            "What is still unpaid of the invoice at as_of (BRL); 0 for a de-listing.",
+            "late_fee",
+            _MONEY,
+            "Late fine on the past-due invoices (config/charges.yaml; at most 2%, CDC art. 52 "
+            "§1), BRL.",
+        ),
+        OutputColumn(
+            "interest", _MONEY, "Interest on arrears up to as_of (config/charges.yaml), BRL."
+        ),
+        OutputColumn("amount_due", _MONEY, "total_due + late_fee + interest (BRL)."),
+        OutputColumn(
+            "discount_pct",
+            _MONEY,
+            "Negotiation offers: the largest discount (percent) for paying in one go.",
+        ),
+        OutputColumn(
+            "max_installments", pl.Int32(), "Negotiation offers: the most instalments offered."
+        ),
+        OutputColumn(
+            "offer_valid_until",
+            _DATE,
+            "Negotiation offers: last day the offer holds (config/cases.yaml offer_valid_days).",
+        ),
+        OutputColumn(
+            "notice_date",
+            _DATE,
+            "Listings: the day of the written notice that covers the invoice (CDC art. 43 §2).",
+        ),
+        OutputColumn(
+            "listing_date",
+            _DATE,
+            "Listing notices: the earliest day the debt may be listed (notice + 10 days, 20 "
+            "in SP); listings: the day of the listing.",
+        ),
+        OutputColumn(
+            "promise_state",
+            _TEXT,
+            "The case's latest promise to pay: pending, kept, broken or ignored (over the "
+            "limit of promises); null without one.",
+        ),
+        OutputColumn("promise_date", _DATE, "Date of that promise."),
+        OutputColumn(
+            "settled_at",
+            _DATE,
+            "De-listings: the day the invoice was paid in full or its agreement's first "
+            "payment; agency recalls: the customer's last payment.",
+        ),
+        OutputColumn("promise_amount", _MONEY, "Amount of that promise (BRL)."),
+        OutputColumn(
+            "evidence",
+            _TEXT,
+            "JSON: every rule checked and the values it saw: guardrail codes, local time and "
+            "zone, the channel's window that day, the customer's counted contacts in the 7 "
+            "days and on the day, the covering notice's id and date and the earliest listing "
+            "day, the debt's age, the case's opening and clock anchor, the step's day, "
+            "superseded steps, the promise, a de-listing's deadline.",
         ),
         _PD,
         _PROPENSITY,
@@ -231,7 +334,34 @@ LIMITS = OutputTable(
     ),
 )
 OUTPUT_TABLES: tuple[OutputTable, ...] = (ACTIONS, SEGMENTS, LIMITS)
+
+
+def flat_actions(actions: pl.DataFrame) -> pl.DataFrame:
+    """The actions with their lists joined into text, as CSV and SQL carry them."""
+    return actions.with_columns(
+        pl.col("invoice_ids").list.join(","),
+        pl.col("invoice_amounts").cast(pl.List(pl.String)).list.join(";"),
+        pl.col("invoice_due_dates").cast(pl.List(pl.String)).list.join(","),
+        pl.col("top_reasons").list.join(" | "),
+    )
+
+
 """The day's outputs, in the order the docs list them."""
+
+
+FEEDBACK_LOOP = (
+    "Collection is a case per customer that spans nights, and regua learns what was done "
+    "only from the contacts export: the collection tools must report every attempt of a "
+    "scheduled action (sent, delivered, answered, promise, refused, undelivered...) with "
+    "the action's case_id, action_id and step_id, and every bureau listing and de-listing "
+    "with its invoice_id. A scheduled action is for scheduled_for, on the day after as_of "
+    "at the earliest; the tools de-duplicate by action_id and drop an action after "
+    "valid_until. When a contact does not come back, regua does not know the step was "
+    "taken: it keeps issuing the same action_id (the tools must not repeat it) until "
+    "valid_until, then issues the step again with a new action_id; the ladder does not "
+    "move on, a listing waits for its counted notice, and a de-listing stays due."
+)
+"""What the loop between regua and the collection tools depends on (README, manifest)."""
 
 
 def data_dictionary() -> dict[str, dict[str, str]]:
@@ -246,6 +376,10 @@ _DTYPE_LABELS: dict[pl.DataType, str] = {
     pl.Float64(): "number",
     pl.Int32(): "integer",
     pl.List(pl.String()): "list of text",
+    pl.List(pl.Float64()): "list of numbers",
+    pl.List(pl.Date()): "list of dates",
+    pl.UInt32(): "integer",
+    pl.Int64(): "integer",
 }
 
 
@@ -260,6 +394,10 @@ def outputs_markdown() -> str:
         "counts, SHA-256 of each file, store and model versions, configuration hashes, and "
         "this dictionary under `columns`). With `--db-url` the same rows go to SQL, "
         "replacing that as_of's rows.",
+        "",
+        "## The loop with the collection tools",
+        "",
+        FEEDBACK_LOOP + ".",
     ]
     for table in OUTPUT_TABLES:
         lines += ["", f"## {table.name}", "", f"{table.files}: {table.rows}.", ""]

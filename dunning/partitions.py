@@ -22,7 +22,7 @@ from regua.features.catalog import CATALOG_VERSION
 
 CUSTOMER_TABLES = ("customers", "invoices", "payments", "contacts")
 """Tables a partition reads only its own customers' rows of (macro is shared)."""
-LAYOUT = "open-invoices"
+LAYOUT = "open-invoices+case-clocks"
 """What a cached partition holds besides features; part of the cache key (changing it rebuilds)."""
 
 

@@ -55,20 +55,21 @@ def segment_sizes(segments: pl.DataFrame) -> pl.DataFrame:
 
 
 def ladder_workload(actions: pl.DataFrame, as_of: date, days: int = WORKLOAD_DAYS) -> pl.DataFrame:
-    """Scheduled actions per day and channel for `days` days from as_of, with totals.
+    """Scheduled actions per day and channel for `days` days from as_of + 1, with totals.
 
     One row per day (the customer's local day of `scheduled_for`) with its Portuguese
     weekday, one column per channel, and the day's total; days without work are zeros.
     """
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
-    window = pl.date_range(as_of, as_of + timedelta(days=days - 1), "1d", eager=True)
+    first = as_of + timedelta(days=1)  # a night schedules from the next day on
+    window = pl.date_range(first, first + timedelta(days=days - 1), "1d", eager=True)
     extra = sorted(set(actions["channel"].drop_nulls().unique()) - set(CHANNELS))
     channels = [*CHANNELS, *extra]
     counts = (
         actions.filter(pl.col("status") == "scheduled")
         .with_columns(pl.col("scheduled_for").dt.date().alias("day"))
-        .filter(pl.col("day").is_between(as_of, window[-1]))
+        .filter(pl.col("day").is_between(first, window[-1]))
         .group_by("day", "channel")
         .agg(pl.len().cast(pl.Int64).alias("actions"))
     )

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
+from regua.config.cases import load_cases
 from regua.contract import TABLES, empty_frame
 from regua.features.behaviour import (
     contact_aggregates,
@@ -53,6 +54,7 @@ from regua.features.ledger import (
     Ledger,
     build_contact_days,
     build_promises,
+    case_clocks,
     day_number,
     invoice_ledger,
     ledger_from_frames,
@@ -194,12 +196,24 @@ def build_from_frames(tables: Mapping[str, Frame], as_of: date | Sequence[date])
 
 
 def open_invoice_plan(
-    tables: Mapping[str, Frame], as_of: date, ledger: Ledger | None = None
+    tables: Mapping[str, Frame],
+    as_of: date,
+    ledger: Ledger | None = None,
+    reaging_share: float | None = None,
 ) -> pl.LazyFrame:
     """Invoices of known customers still open at the end of as_of, with what was paid on
-    them by then (`features.ledger.open_invoices_at`)."""
+    them by then (`features.ledger.open_invoices_at`) and their customer's collection-case
+    clock (`features.ledger.case_clocks`; null for customers not in a case).
+
+    `reaging_share` defaults to config/cases.yaml's `reaging.min_share_of_past_due`.
+    """
     ledger = ledger or build_ledger(tables)
-    return open_invoices_at(ledger.rows, table_frame(tables, "invoices"), (as_of - EPOCH).days)
+    if reaging_share is None:
+        reaging_share = load_cases().reaging.min_share_of_past_due
+    day = (as_of - EPOCH).days
+    return open_invoices_at(ledger.rows, table_frame(tables, "invoices"), day).join(
+        case_clocks(ledger, day, reaging_share), on="customer_id", how="left"
+    )
 
 
 def build_with_open_invoices(

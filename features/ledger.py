@@ -291,6 +291,90 @@ def open_invoices_at(rows: pl.LazyFrame, invoices: pl.LazyFrame, as_of_day: int)
     )
 
 
+def case_clocks(ledger: Ledger, as_of_day: int, reaging_share: float) -> pl.LazyFrame:
+    """When each customer's collection case opened and where its ladder clock stands.
+
+    A customer is in a case at night `as_of_day` when an invoice unpaid at the end of that
+    day is past due the next day (due on or before as_of_day): the next day is the first
+    on which an action can reach them. The case opened when the customer's current run of
+    days with something past due began: `case_opened_on` is the due date of the invoice
+    that started it (the oldest unpaid due date at opening). Only payments up to
+    as_of_day count, so a re-run for an earlier night sees what was known then.
+
+    The clock starts at `case_opened_on` and is re-anchored on the day of a payment to
+    past-due invoices that covers at least `reaging_share` of what was past due just
+    before it (`clock_anchor`, `reaged_on`): paying R$ 1 never postpones escalation, and
+    paying the oldest of several invoices only does when it is that large a share.
+    Columns: customer_id, case_opened_on, clock_anchor, reaged_on (dates; reaged_on null
+    when the clock never moved).
+    """
+    tomorrow = as_of_day + 1
+    invoices = invoice_ledger(ledger.rows).filter(pl.col("issued") <= as_of_day)
+    # Days past due of each invoice, [due + 1, last]: unsettled by as_of means past due
+    # through tomorrow whatever later payments say.
+    last = pl.when(pl.col("settled") <= as_of_day).then(pl.col("settled") - 1).otherwise(tomorrow)
+    spans = invoices.select(
+        "inv", "cust", "due", "amount", (pl.col("due") + 1).alias("start"), last.alias("end")
+    ).filter(pl.col("end") >= pl.col("start"))
+    in_case = spans.filter(pl.col("end") == tomorrow).select("cust").unique()
+    reached = pl.col("end").cum_max().shift(1).over("cust")
+    runs = (
+        spans.join(in_case, on="cust", how="semi")
+        .sort("cust", "start")
+        .with_columns((pl.col("start") > reached + 1).fill_null(True).alias("_new"))
+        .with_columns(pl.col("_new").cum_sum().over("cust").alias("_run"))
+        # the last run of each customer is the one reaching tomorrow: the open case
+        .filter(pl.col("_run") == pl.col("_run").max().over("cust"))
+    )
+    opened = runs.group_by("cust").agg((pl.col("start").min() - 1).alias("opened"))
+    # Past-due balance over time: + amount when an invoice falls past due, - each payment
+    # on the day it reduces past-due debt (a payment before the due date reduces what
+    # falls due); evaluated at the end of each payment day.
+    paid = (
+        payment_ledger(ledger.rows)
+        .filter(pl.col("day") <= as_of_day)
+        .join(runs.select("inv"), on="inv", how="semi")
+        .select("inv", "cust", "day", "due", cents(pl.col("amount")).alias("_cents"))
+    )
+    events = pl.concat(
+        [
+            runs.select("cust", pl.col("start").alias("day"), cents(pl.col("amount")).alias("_d")),
+            paid.select(
+                "cust", pl.max_horizontal("day", pl.col("due") + 1).alias("day"), -pl.col("_cents")
+            ).rename({"_cents": "_d"}),
+        ]
+    )
+    balance = (
+        events.group_by("cust", "day")
+        .agg(pl.col("_d").sum())
+        .sort("cust", "day")
+        .with_columns(pl.col("_d").cum_sum().over("cust").alias("_past_due"))
+    )
+    reaged = (
+        paid.filter(pl.col("day") > pl.col("due"))
+        .group_by("cust", "day")
+        .agg(pl.col("_cents").sum().alias("_paid"))
+        .join(balance.select("cust", "day", "_past_due"), on=["cust", "day"], how="left")
+        .filter(
+            pl.col("_paid") >= reaging_share * (pl.col("_past_due").fill_null(0) + pl.col("_paid"))
+        )
+        .group_by("cust")
+        .agg(pl.col("day").max().alias("reaged"))
+    )
+    return (
+        opened.join(reaged, on="cust", how="left")
+        .join(ledger.customers.select("cust", "customer_id"), on="cust")
+        .select(
+            "customer_id",
+            pl.col("opened").cast(pl.Date).alias("case_opened_on"),
+            pl.max_horizontal("opened", pl.col("reaged").fill_null(0))
+            .cast(pl.Date)
+            .alias("clock_anchor"),
+            pl.col("reaged").cast(pl.Date).alias("reaged_on"),
+        )
+    )
+
+
 def build_promises(
     contacts: pl.LazyFrame,
     customer_keys: pl.LazyFrame,

@@ -31,7 +31,7 @@ import polars as pl
 
 from regua import features
 from regua.dunning.actions import Decisions
-from regua.dunning.outputs import data_dictionary
+from regua.dunning.outputs import FEEDBACK_LOOP, data_dictionary, flat_actions
 from regua.models.scoring import Champion
 from regua.store import Store, disk_errors, write_frame_atomic, write_text_atomic
 
@@ -131,8 +131,7 @@ def _stage(decisions: Decisions, staging: Path, as_of: date, provenance: dict) -
     """Write every file of the day, and last its manifest, into `staging`."""
     with disk_errors(staging):
         staging.mkdir()
-    csv_actions = decisions.actions.with_columns(
-        pl.col("top_reasons").list.join(" | "),
+    csv_actions = flat_actions(decisions.actions).with_columns(
         pl.col("scheduled_for").dt.strftime("%Y-%m-%dT%H:%M"),
     )
     files = {
@@ -152,6 +151,7 @@ def _stage(decisions: Decisions, staging: Path, as_of: date, provenance: dict) -
             decisions.actions.group_by("status").len().sort("status").iter_rows()
         ),
         **provenance,
+        "feedback_loop": FEEDBACK_LOOP,
         "columns": data_dictionary(),
     }
     write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True), staging / "manifest.json")
@@ -216,7 +216,7 @@ def _replace_rows(connection: Connection, decisions: Decisions, as_of: date) -> 
     import sqlalchemy as sa
 
     tables = {
-        "regua_actions": decisions.actions.with_columns(pl.col("top_reasons").list.join(" | ")),
+        "regua_actions": flat_actions(decisions.actions),
         "regua_segments": decisions.segments,
         "regua_limits": decisions.limits.with_columns(
             pl.col("limit_reasons").list.join(" | "),

@@ -566,6 +566,38 @@ def serve(
 
 
 @app.command()
+def evidence(
+    customer: Annotated[str, typer.Option(help="Customer id, as in the customers export.")],
+    store: StoreDir = None,
+    out: OutDir = None,
+) -> None:
+    """Print a customer's collection history: every decision with the rules it passed, and
+    the contacts reported (no document in clear)."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    store, out = store or settings.store_dir, out or settings.out_dir
+    with _one_line():
+        opened = checks.require_store(store)
+        nights = sorted(out.glob("*/actions.parquet")) if out.is_dir() else []
+        if not nights:
+            raise checks.CheckError(f"{out}: no night's actions.parquet to read (run nightly)")
+    import polars as pl
+
+    from regua.dunning.evidence import customer_contacts, customer_decisions, evidence_text
+
+    actions = pl.scan_parquet(nights, missing_columns="insert", extra_columns="ignore")
+    with _one_line(pl.exceptions.PolarsError):
+        decisions = customer_decisions(actions, customer)
+        contacts = customer_contacts(opened.scan("contacts"), customer)
+        if decisions.is_empty() and contacts.is_empty():
+            raise checks.CheckError(
+                f"customer {customer}: no decision in {out} and no contact in {store}"
+            )
+    typer.echo(evidence_text(customer, decisions, contacts), nl=False)
+
+
+@app.command()
 def features(
     as_of: Annotated[
         list[str],

@@ -55,27 +55,80 @@ listing itself. De-listings are not ladder steps: they follow payment (`dunning.
 
 TEMPLATE_FIELDS: frozenset[str] = frozenset(
     {
+        # filled by the collection tools (dunning.messages.render_message takes them)
         "customer_name",
+        "customer_document",
+        "payment_link",
+        # the creditor (CDC art. 42-A)
         "creditor_name",
         "creditor_cnpj",
         "creditor_contact",
         "creditor_address",
-        "notice_date",
+        # one invoice (pre-due reminders, bureau requests)
         "invoice_id",
         "amount",
         "due_date",
+        # the customer's collection case: every overdue invoice
+        "case_id",
+        "total_due",
+        "invoice_count",
+        "oldest_due_date",
+        "invoices",
+        "late_fee",
+        "interest",
+        "amount_due",
         "days_overdue",
-        "payment_link",
+        # offers, notices, listings and their reversal
         "discount_pct",
         "max_installments",
         "offer_valid_until",
+        "notice_date",
         "listing_date",
+        "settled_date",
     }
 )
-"""Placeholders a template may use ({name}); anything else is a typo caught on load."""
-CREDITOR_FIELDS: tuple[str, ...] = ("creditor_name", "creditor_cnpj")
-"""CDC art. 42-A: every collection message names the creditor and its CNPJ."""
+"""Placeholders a template may use ({name}); anything else is a typo caught on load.
+
+`dunning.messages.message_fields` formats every one of them but the tools' own
+(`TOOL_FIELDS`) from an action row."""
+TOOL_FIELDS: tuple[str, ...] = ("customer_name", "customer_document", "payment_link")
+"""Filled by the collection tools, which hold the contact data regua never stores in clear."""
+DOCUMENT_CHANNELS: tuple[str, ...] = ("email", "letter", "bureau", "agency")
+"""Channels whose message is a written collection document, which also gives the address."""
+CREDITOR_FIELDS: dict[str, tuple[str, ...]] = {
+    channel: ("creditor_name", "creditor_cnpj")
+    + (("creditor_address",) if channel in DOCUMENT_CHANNELS else ())
+    for channel in CHANNELS
+}
+"""CDC art. 42-A: every collection document names the creditor with its CNPJ (and address;
+a short message or a call script names the creditor and CNPJ, the address does not fit)."""
+PURPOSE_FIELDS: dict[str, tuple[str, ...]] = {
+    "negotiation_offer": ("discount_pct", "max_installments", "offer_valid_until"),
+    "negative_listing_notice": ("listing_date",),
+    "negative_listing": (
+        *("customer_name", "customer_document", "invoice_id", "amount", "due_date"),
+        *("notice_date", "listing_date"),
+    ),
+    "delisting": ("customer_name", "customer_document", "invoice_id", "due_date", "settled_date"),
+    "agency_recall": ("customer_name", "case_id", "settled_date"),
+}
+"""What a template of each purpose must state: an offer its terms and deadline, a notice the
+day a listing may happen, a bureau request the debt and the notice it waited for."""
+CASE_AMOUNT_FIELDS: tuple[str, ...] = ("amount_due", "total_due")
+PER_INVOICE_FIELDS: tuple[str, ...] = ("invoice_id", "due_date")
+"""A case message covers every overdue invoice: it gives the count and the total, never one
+invoice's id or due date as if it were the only one."""
+OTHER_TEMPLATES: dict[str, tuple[str, str, Literal["invoice", "case"] | None]] = {
+    "delisting_request": ("bureau", "delisting", None),
+    "agency_recall": ("agency", "agency_recall", None),
+    "negative_listing_notice_email": ("email", "negative_listing_notice", "case"),
+}
+"""Templates no ladder step names, by (channel, purpose, scope): the case machinery sends the
+first two when a case is paid or settled (what was open then is gone, so they name the
+invoice or case, not amounts); the e-mail notice serves a ladder that sends its notice by
+e-mail. `check_other_templates` checks them."""
 OFFER_FIELDS: tuple[str, ...] = ("discount_pct", "max_installments")
+MAX_SMS_SEGMENTS = 4
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
@@ -295,6 +348,9 @@ class Step(_Frozen):
     tone: Literal[TONES]  # type: ignore[valid-type]
     discount_pct: float | None = Field(None, ge=0, le=MAX_DISCOUNT_PCT)
     max_installments: int | None = Field(None, ge=1, le=MAX_INSTALLMENTS)
+    sms_segments: int | None = Field(None, ge=1, le=MAX_SMS_SEGMENTS)
+    """An SMS step may allow a message of this many segments (153 characters each when
+    concatenated); without it an SMS must fit one message of 160 (checked on load)."""
 
     @model_validator(mode="after")
     def _purpose_fields(self) -> Step:
@@ -386,6 +442,48 @@ class LaddersConfig(_Frozen):
 
 # --- templates and loaders ----------------------------------------------------------------
 
+GSM7_BASIC: frozenset[str] = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+"""The GSM 03.38 (3GPP TS 23.038) default alphabet, one septet each (the escape left out).
+
+Of the Portuguese letters only é, É, à, Ç (and ü) are in it: á, â, ã, ê, í, ó, ô, õ, ú,
+their capitals, À, ª and º are not, and neither is ç: 0x09 is Ç in the 3GPP table (the
+Unicode mapping reads it as ç and handsets differ), so a gateway may send ç as UCS-2. One
+character outside the alphabet turns the whole SMS into UCS-2, 70 characters a segment."""
+GSM7_EXTENSION: frozenset[str] = frozenset("\f^{}\\[~]|€")
+"""The extension table: reached by an escape, so each counts two septets."""
+SMS_SINGLE, SMS_SEGMENT = 160, 153
+"""Septets in one SMS, and in each segment of a concatenated one (7 go to the header)."""
+SMS_SAMPLE: dict[str, str] = {
+    "customer_name": "Maria Aparecida de Souza Figueiredo Lima",
+    "customer_document": "123.456.789-09",
+    "payment_link": "https://pg.regua.com.br/a1B2c3",
+    "invoice_id": "F-2026-0001234",
+    "amount": "R$ 12.345,67",
+    "due_date": "28/02/2026",
+    "case_id": "C-2026-000001234",
+    "total_due": "R$ 12.345,67",
+    "invoice_count": "3",
+    "oldest_due_date": "28/02/2026",
+    "invoices": "\n".join(
+        f"- Fatura F-2026-000123{i}: R$ 12.345,67, vencida em 2{i}/02/2026" for i in (4, 5, 6)
+    ),
+    "late_fee": "R$ 12.345,67",
+    "interest": "R$ 12.345,67",
+    "amount_due": "R$ 12.345,67",
+    "days_overdue": "180",
+    "discount_pct": "12,5",
+    "max_installments": "24",
+    "offer_valid_until": "28/02/2026",
+    "notice_date": "28/02/2026",
+    "listing_date": "28/02/2026",
+    "settled_date": "28/02/2026",
+}
+"""Long but realistic values an SMS is measured with (the creditor's own come from the file):
+a 40-character name, five-digit amounts, three invoices, a 30-character link."""
+
 
 def default_templates_dir() -> Path:
     """The templates/ folder beside the config folder."""
@@ -402,33 +500,164 @@ def template_fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def _template_problem(step: Step, file: Path) -> str | None:
-    """Why the step's template file is unusable, or None."""
-    try:
-        fields = template_fields(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return f"no template file {file}"
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return f"cannot read template {file}: {exc}"
-    unknown = sorted(fields - TEMPLATE_FIELDS)
-    if unknown:
-        return f"{file} uses unknown placeholder(s) {', '.join(unknown)}"
-    required = CREDITOR_FIELDS + (OFFER_FIELDS if step.purpose == "negotiation_offer" else ())
-    missing = [f for f in required if f not in fields]
-    if missing:
-        return f"{file} must use {', '.join('{' + f + '}' for f in missing)}"
+def fill_template(text: str, values: dict[str, str]) -> str:
+    """The message a template gives with these values, without the file's trailing newline."""
+    return text.format_map(values).strip()
+
+
+def creditor_values(creditor: Creditor) -> dict[str, str]:
+    """The creditor's template fields, as printed in messages."""
+    return {
+        "creditor_name": creditor.name,
+        "creditor_cnpj": creditor.cnpj_formatted,
+        "creditor_address": creditor.address,
+        "creditor_contact": creditor.contact,
+    }
+
+
+def sms_septets(text: str) -> int:
+    """Length of a GSM-7 text in septets: extension-table characters count two."""
+    return sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+
+
+def sms_problem(text: str, creditor: Creditor, segments: int | None = None) -> str | None:
+    """Why an SMS template would not go as GSM-7 within its segments, or None.
+
+    It is rendered with the creditor's values and `SMS_SAMPLE`, so a character or a length
+    that only appears once filled (an accented creditor name, a long amount) counts too.
+    """
+    rendered = fill_template(text, {**SMS_SAMPLE, **creditor_values(creditor)})
+    for word in rendered.split():
+        bad = next((c for c in word if c not in GSM7_BASIC and c not in GSM7_EXTENSION), None)
+        if bad is not None:
+            return (
+                f"an SMS must use GSM-7 characters only (GSM 03.38 default alphabet and "
+                f"extension table): {bad!r} in {word!r} is not one (write it without the "
+                f"accent, or with é, É, à or Ç), or the whole SMS goes as UCS-2, 70 a segment"
+            )
+    count = segments or 1
+    limit = SMS_SINGLE if count == 1 else SMS_SEGMENT * count
+    length = sms_septets(rendered)
+    if length > limit:
+        return (
+            f"an SMS of {length} GSM-7 characters when filled with long realistic values "
+            f"(a 40-character name, R$ 12.345,67, dd/mm/aaaa dates, a 30-character link) is "
+            f"over the {limit} of {count} segment(s): shorten it, or declare sms_segments "
+            f"on the step (at most {MAX_SMS_SEGMENTS}, {SMS_SEGMENT} characters each)"
+        )
     return None
 
 
+def _missing(fields: set[str], required: Sequence[str]) -> str | None:
+    missing = [f for f in dict.fromkeys(required) if f not in fields]
+    return f"must use {', '.join('{' + f + '}' for f in missing)}" if missing else None
+
+
+def template_problem(
+    text: str,
+    *,
+    channel: str,
+    purpose: str,
+    creditor: Creditor,
+    scope: Literal["invoice", "case"] | None = None,
+    sms_segments: int | None = None,
+) -> str | None:
+    """Why a template's text cannot be sent on this channel for this purpose, or None.
+
+    `scope` "invoice" (a pre-due reminder, a bureau request) asks for the invoice's amount
+    and due date; "case" (every later step) for the count and total of the overdue
+    invoices, without naming one invoice as if it were the only one.
+    """
+    fields = template_fields(text)
+    unknown = sorted(fields - TEMPLATE_FIELDS)
+    if unknown:
+        return f"uses unknown placeholder(s) {', '.join(unknown)}"
+    required = CREDITOR_FIELDS[channel] + PURPOSE_FIELDS.get(purpose, ())
+    if scope == "invoice":
+        required += ("amount", "due_date")
+    elif scope == "case":
+        required += ("invoice_count",)
+    problem = _missing(fields, required)
+    if problem:
+        return problem
+    if scope == "case":
+        if not fields & set(CASE_AMOUNT_FIELDS):
+            return "a case message must state {amount_due} or {total_due}"
+        single = sorted(fields & set(PER_INVOICE_FIELDS))
+        if single:
+            names = ", ".join("{" + f + "}" for f in single)
+            return (
+                f"a case message covers every overdue invoice: use {{invoices}}, "
+                f"{{invoice_count}} and {{oldest_due_date}} instead of {names}"
+            )
+    if channel == "sms":
+        return sms_problem(text, creditor, sms_segments)
+    return None
+
+
+def _read_problem(file: Path) -> tuple[str | None, str | None]:
+    """The template's text, or why it cannot be read."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        template_fields(text)
+    except FileNotFoundError:
+        return None, f"no template file {file}"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"cannot read template {file}: {exc}"
+    return text, None
+
+
+def _template_problem(step: Step, file: Path, creditor: Creditor) -> str | None:
+    """Why the step's template file is unusable, or None."""
+    text, problem = _read_problem(file)
+    if text is None:
+        return problem
+    scope = "invoice" if step.offset_days <= 0 or step.channel == "bureau" else "case"
+    problem = template_problem(
+        text,
+        channel=step.channel,
+        purpose=step.purpose,
+        creditor=creditor,
+        scope=scope,
+        sms_segments=step.sms_segments,
+    )
+    return f"{file}: {problem}" if problem else None
+
+
 def load_ladders(path: Path | None = None, templates_dir: Path | None = None) -> LaddersConfig:
-    """The ladders (config/ladders.yaml unless given), each step's template checked on disk."""
+    """The ladders (config/ladders.yaml unless given), each step's template checked on disk.
+
+    Steps with offset_days <= 0 and bureau steps concern one invoice, every other step the
+    customer's whole case; SMS templates must be GSM-7 and fit their segments.
+    """
     path = path or get_settings().config_dir / "ladders.yaml"
     config = load_yaml_model(path, LaddersConfig)
     for ladder_id, i, step in config.steps():
-        problem = _template_problem(step, template_file(step.template, templates_dir))
+        key = f"{path}: ladders.{ladder_id}.steps.{i}"
+        if step.sms_segments is not None and step.channel != "sms":
+            raise ConfigError(f"{key}.sms_segments: only an sms step has segments")
+        problem = _template_problem(
+            step, template_file(step.template, templates_dir), config.creditor
+        )
         if problem:
-            raise ConfigError(f"{path}: ladders.{ladder_id}.steps.{i}.template: {problem}")
+            raise ConfigError(f"{key}.template: {problem}")
     return config
+
+
+def check_other_templates(creditor: Creditor, templates_dir: Path | None = None) -> None:
+    """Check the templates no ladder step names (`OTHER_TEMPLATES`) as a step's are checked.
+
+    Raises `ConfigError` reading "<template file>: <rule>".
+    """
+    for template, (channel, purpose, scope) in OTHER_TEMPLATES.items():
+        file = template_file(template, templates_dir)
+        text, problem = _read_problem(file)
+        if text is not None:
+            problem = template_problem(
+                text, channel=channel, purpose=purpose, creditor=creditor, scope=scope
+            )
+        if problem:
+            raise ConfigError(f"{file}: {problem}")
 
 
 def load_segments(path: Path | None = None, ladders: LaddersConfig | None = None) -> SegmentsConfig:

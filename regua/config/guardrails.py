@@ -2,8 +2,10 @@
 
 Windows are weekly, per channel, in the customer's local time; a UF may replace the
 windows of some channels and the negative-listing notice lead time. Sundays never have a
-window. The file is validated on load, so a typo in a UF, a channel or an hour stops the
-run with `ConfigError("<file>: <key.path>: <rule>")` instead of contacting someone at 3 a.m.
+window; holidays and the configured no-contact days (Carnival, Christmas and New Year's
+Eves) have none either and are not business days. The file is validated on load, so a
+typo in a UF, a channel or an hour stops the run with
+`ConfigError("<file>: <key.path>: <rule>")` instead of contacting someone at 3 a.m.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from regua.config import ConfigError, _Frozen, load_yaml_model
 from regua.contract import CHANNELS, UFS
 from regua.settings import get_settings
 
 __all__ = [
+    "NO_CONTACT_DAYS",
     "WEEKDAYS",
     "ConfigError",
     "GuardrailsConfig",
@@ -30,6 +33,14 @@ __all__ = [
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
 """Weekdays that may carry a contact window (ISO order; Sunday never does)."""
+
+NO_CONTACT_DAYS: tuple[str, ...] = (
+    "carnival_monday",
+    "carnival_tuesday",
+    "christmas_eve",
+    "new_years_eve",
+)
+"""Days that are not holidays by law but block contact when listed (dunning/calendar.py)."""
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -100,10 +111,21 @@ class UfRules(_Frozen):
 
 
 class HolidayRules(_Frozen):
-    """Which days from the `holidays` package block contact."""
+    """Which days block contact: the `holidays` package's, plus named no-contact days."""
 
     include_state: bool = True
     categories: tuple[str, ...] = ("public",)
+    no_contact_days: tuple[str, ...] = NO_CONTACT_DAYS
+
+    @field_validator("no_contact_days")
+    @classmethod
+    def _known_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in NO_CONTACT_DAYS]
+        if unknown:
+            raise ValueError(
+                f"unknown no-contact day {unknown[0]!r} (known: {list(NO_CONTACT_DAYS)})"
+            )
+        return value
 
     @field_validator("categories")
     @classmethod
@@ -120,9 +142,11 @@ class GuardrailsConfig(_Frozen):
     windows: dict[ChannelName, WeekWindows]
     ufs: dict[UfName, UfRules] = Field(default_factory=dict)
     max_contacts_per_7_days: int = Field(3, ge=1, le=50)
+    max_contacts_per_day: int = Field(1, ge=1, le=10)
     cap_channels: tuple[ChannelName, ...] = ("email", "sms", "whatsapp", "phone", "letter")
     notice_lead_days: int = Field(10, ge=1, le=90)
     written_notice_channels: tuple[ChannelName, ...] = ("letter",)
+    max_debt_age_years: int = Field(5, ge=1, le=5)
     legal_notices_ignore_opt_outs: bool = True
     horizon_days: int = Field(14, ge=1, le=60)
     holidays: HolidayRules = HolidayRules()
@@ -133,6 +157,21 @@ class GuardrailsConfig(_Frozen):
         missing = [c for c in CHANNELS if c not in value]
         if missing:
             raise ValueError(f"missing channels {', '.join(missing)} (an empty {{}} means never)")
+        return value
+
+    @field_validator("max_contacts_per_day")
+    @classmethod
+    def _day_within_week(cls, value: int, info: ValidationInfo) -> int:
+        week = info.data.get("max_contacts_per_7_days")
+        if week is not None and value > week:
+            raise ValueError(f"must not exceed max_contacts_per_7_days ({week})")
+        return value
+
+    @field_validator("cap_channels")
+    @classmethod
+    def _customer_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "bureau" in value:
+            raise ValueError("bureau is not a contact with the customer and cannot be capped")
         return value
 
     @field_validator("written_notice_channels")

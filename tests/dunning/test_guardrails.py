@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from regua.config.guardrails import WEEKDAYS, ConfigError, GuardrailsConfig, load_guardrails
 from regua.contract import CHANNELS, UFS
+from regua.contract import CONTACT_CHANNELS as CUSTOMER_CHANNELS
 from regua.dunning.calendar import holiday_table
 from regua.dunning.guardrails import (
     REASONS_PT,
@@ -161,7 +162,8 @@ def test_frequency_cap_counts_past_contacts_and_pushes_the_rest() -> None:
         ("C1", "I1", "mail", "email", "reminder", "SP", datetime(2026, 11, 10, 10)),
         ("C2", "I2", "sms", "sms", "reminder", "RJ", datetime(2026, 11, 10, 9)),
     )
-    out = cap_contact_frequency(frame, past, CONFIG, as_of=date(2026, 11, 9))
+    week_only = CONFIG.model_copy(update={"max_contacts_per_day": 3})
+    out = cap_contact_frequency(frame, past, week_only, as_of=date(2026, 11, 9))
     assert out["scheduled_for"].to_list() == [
         datetime(2026, 11, 12, 8),  # 11-06..11-12 holds sms 11-10 and email 11-11 only
         datetime(2026, 11, 10, 9),  # 11-04..11-10 holds two past contacts: room for one
@@ -284,11 +286,12 @@ def test_listing_needs_a_written_notice_with_lead_time() -> None:
             "C3",
             "I4",
             "n",
-            "email",
+            "letter",
             "negative_listing_notice",
             datetime(2026, 10, 1, 9),
             "undelivered",
         ),
+        ("C3", "I5", "n", "email", "negative_listing_notice", datetime(2026, 10, 1, 9), "read"),
     )
     frame = actions(
         ("C2", "I2", "l", None, "negative_listing", "RJ", datetime(2026, 11, 10, 9)),
@@ -306,8 +309,8 @@ def test_listing_needs_a_written_notice_with_lead_time() -> None:
         "moved:notice_lead; moved:holiday",
         "moved:notice_lead",
         "skipped:no_written_notice",  # an SMS is not a written notice
-        "skipped:no_written_notice",  # an undelivered e-mail does not count
-        "skipped:no_written_notice",
+        "skipped:no_written_notice",  # an undelivered letter does not count
+        "skipped:no_written_notice",  # nor, by default, an e-mail
     ]
 
 
@@ -399,7 +402,7 @@ HOLIDAY_SET = set(HOLIDAYS.select("uf", "date").iter_rows())
         st.tuples(
             st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)),
             st.sampled_from(UFS),
-            st.sampled_from(CHANNELS),
+            st.sampled_from(CUSTOMER_CHANNELS),
         ),
         min_size=1,
         max_size=40,
@@ -456,6 +459,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         # regua computes no late fee, so there is no cap to set (removed, not ignored)
         ("late_fee_cap: 0.02", "late_fee_cap", "Extra inputs are not permitted"),
         ("max_contacts_per_7_days: 0", "max_contacts_per_7_days", "greater than or equal to 1"),
+        ("max_contacts_per_day: 0", "max_contacts_per_day", "greater than or equal to 1"),
+        ("max_debt_age_years: 0", "max_debt_age_years", "greater than or equal to 1"),
     ],
 )
 def test_bad_config_names_file_key_and_rule(
@@ -472,6 +477,16 @@ def test_bad_config_names_file_key_and_rule(
 def test_default_config() -> None:
     assert isinstance(CONFIG, GuardrailsConfig)
     assert CONFIG.max_contacts_per_7_days == 3
+    assert CONFIG.max_contacts_per_day == 1
+    assert CONFIG.written_notice_channels == ("letter",)
+    assert "bureau" not in CONFIG.cap_channels
+    assert CONFIG.max_debt_age_years == 5
+    assert CONFIG.holidays.no_contact_days == (
+        "carnival_monday",
+        "carnival_tuesday",
+        "christmas_eve",
+        "new_years_eve",
+    )
     assert (CONFIG.lead_days("SP"), CONFIG.lead_days("RJ")) == (20, 10)
     assert CONFIG.window("SP", "phone", "sat").end_minute == 14 * 60  # type: ignore[union-attr]
     assert CONFIG.window("SP", "letter", "sat") is None

@@ -34,13 +34,13 @@ def actions() -> pl.DataFrame:
             "channel": ["sms", "sms", "phone", "email", "whatsapp", "phone", "agency"],
             "status": ["scheduled"] * 5 + ["skipped", "scheduled"],
             "scheduled_for": [
-                datetime(2026, 10, 30, 9),
-                datetime(2026, 10, 30, 14),
-                datetime(2026, 10, 31, 8),
-                datetime(2026, 11, 12, 10),  # the 14th day
-                datetime(2026, 11, 13, 10),  # the 15th: outside the window
+                datetime(2026, 10, 31, 9),
+                datetime(2026, 10, 31, 14),
+                datetime(2026, 11, 1, 8),
+                datetime(2026, 11, 13, 10),  # the 14th day after as_of
+                datetime(2026, 11, 14, 10),  # the 15th: outside the window
                 None,
-                datetime(2026, 10, 30, 8),
+                datetime(2026, 10, 31, 8),
             ],
         }
     )
@@ -80,7 +80,9 @@ def test_ladder_workload_counts_scheduled_actions_per_day_and_channel(actions):
     workload = ladder_workload(actions, AS_OF, days=14)
     assert workload.columns == ["day", "weekday", *CHANNELS, "total"]
     assert workload.height == 14
-    assert workload["day"][0] == AS_OF and workload["weekday"][:2].to_list() == ["sex", "sáb"]
+    # a night schedules from the next day on
+    assert workload["day"][0] == date(2026, 10, 31)
+    assert workload["weekday"][:2].to_list() == ["sáb", "dom"]
     first = workload.row(0, named=True)
     assert (first["sms"], first["agency"], first["phone"], first["total"]) == (2, 1, 0, 3)
     assert workload.row(1, named=True)["phone"] == 1
@@ -164,9 +166,9 @@ def test_the_night_summary_lists_every_section_from_the_day_figures(segments, ac
         3, "ladder hard; 60.0% of customers; mean PD 0.700, mean propensity 0.300"
     )  # fmt: skip
     assert rows["segment", "self_cure"] == (2, "ladder gentle; 40.0% of customers; mean PD 0.020")
-    assert rows["workload", "2026-10-30 sex"] == (3, "sms 2, agency 1")
-    assert rows["workload", "2026-10-31 sáb"] == (1, "phone 1")
-    assert rows["workload", "2026-11-01 dom"] == (0, "")
+    assert rows["workload", "2026-10-31 sáb"] == (3, "sms 2, agency 1")
+    assert rows["workload", "2026-11-01 dom"] == (1, "phone 1")
+    assert rows["workload", "2026-11-02 seg"] == (0, "")
     assert table.filter(pl.col("section") == "workload").height == 14
     assert rows["limits", "decrease"] == (
         2, "50.0% of customers; limits BRL 2,800.00 -> BRL 1,900.00"

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import mlflow
@@ -97,10 +97,11 @@ def test_the_summary_artifact_is_a_table_of_the_days_figures(night, prefect_api)
     for segment, count in segments.group_by("segment").len().iter_rows():
         assert figures["segment", segment]["value"] == count
     actions = pl.read_parquet(folder / "actions.parquet")
-    today = actions.filter(
-        pl.col("status") == "scheduled", pl.col("scheduled_for").dt.date() == AS_OF
+    tomorrow = AS_OF + timedelta(days=1)  # a Saturday: the night schedules from the next day
+    first_day = actions.filter(
+        pl.col("status") == "scheduled", pl.col("scheduled_for").dt.date() == tomorrow
     )
-    assert figures["workload", f"{AS_OF} sex"]["value"] == today.height
+    assert figures["workload", f"{tomorrow} sáb"]["value"] == first_day.height
     limits = pl.read_parquet(folder / "limits.parquet")
     for decision, count in limits.group_by("decision").len().iter_rows():
         assert figures["limits", decision]["value"] == count

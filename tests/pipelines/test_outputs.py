@@ -34,33 +34,47 @@ def day(store, trained, tracking, tmp_path_factory):
     return out, db, run_day(store, out, tracking, db)
 
 
-def test_every_open_invoice_gets_one_action_and_every_customer_one_segment(day):
+def test_every_case_and_invoice_gets_one_action_and_every_customer_one_segment(day):
     out, _, _ = day
     actions = pl.read_parquet(out / AS_OF.isoformat() / "actions.parquet")
     segments = pl.read_parquet(out / AS_OF.isoformat() / "segments.parquet")
     limits = pl.read_parquet(out / AS_OF.isoformat() / "limits.parquet")
-    ladder = actions.filter(pl.col("step_id") != "delisting")
-    assert ladder.select("invoice_id").is_unique().all()
+    bureau_or_agency = pl.col("purpose").is_in(["negative_listing", "delisting", "agency_recall"])
+    cases = actions.filter(pl.col("case_id").is_not_null() & ~bureau_or_agency)
+    reminders = actions.filter(pl.col("case_id").is_null() & ~bureau_or_agency)
+    assert cases.height > 0 and cases["case_id"].is_unique().all()
+    assert cases["customer_id"].is_unique().all()  # one case per customer
+    assert reminders["invoice_id"].is_unique().all()
+    # a case covers its invoices; an invoice is never in two rows of the ladder
+    covered = pl.concat([cases["invoice_ids"].explode(), reminders["invoice_id"]]).drop_nulls()
+    assert covered.is_unique().all()
     assert segments["customer_id"].is_unique().all()
     assert limits.height == segments.height
-    assert set(actions["status"].unique()) <= {"scheduled", "skipped"}
+    assert set(actions["status"].unique()) <= {"scheduled", "skipped", "waiting"}
     scheduled = actions.filter(pl.col("status") == "scheduled")
     assert scheduled.height > 0
-    assert scheduled["scheduled_for"].dt.date().min() >= AS_OF
+    assert scheduled["scheduled_for"].dt.date().min() > AS_OF  # from the next day on
+    assert (scheduled["valid_until"] >= scheduled["scheduled_for"].dt.date()).all()
+    assert scheduled["action_id"].is_unique().all()
     assert scheduled["scheduled_for"].dt.weekday().max() <= 6  # never on a Sunday
     assert scheduled["scheduled_tz"].str.starts_with("America/").all()
+    waiting = actions.filter(pl.col("status") == "waiting")
+    assert waiting["scheduled_for"].null_count() == waiting.height
     assert actions["pd"].is_between(0, 1).all()
     skipped = actions.filter(pl.col("status") == "skipped")
-    assert skipped["reason"].is_not_null().all()
+    assert skipped["guardrail"].is_not_null().all()
     offers = actions.filter(pl.col("purpose") == "negotiation_offer")
     assert offers.height > 0
     assert offers["discount_pct"].is_between(0, 90).all()
     assert (offers["max_installments"] >= 1).all()
     others = actions.filter(pl.col("purpose") != "negotiation_offer")
     assert others["discount_pct"].null_count() == others.height
-    today = scheduled.filter(pl.col("scheduled_for").dt.date() == AS_OF)
-    assert today["top_reasons"].list.len().min() >= 1
-    assert today["top_reasons"].list.len().max() <= 4
+    assert scheduled["top_reasons"].list.len().min() >= 1
+    assert scheduled["top_reasons"].list.len().max() <= 4
+    # the 2% late fine of CDC art. 52 §1 is never exceeded (each invoice's fine is rounded
+    # to the centavo, so a case's sum may be half a centavo per invoice above 2%)
+    cap = 0.02 * cases["total_due"] + 0.005 * cases["invoice_count"]
+    assert (cases["late_fee"] <= cap + 1e-9).all()
 
 
 def test_the_manifest_names_models_configs_and_checksums(day):
@@ -69,6 +83,8 @@ def test_the_manifest_names_models_configs_and_checksums(day):
     assert manifest == first.manifest
     assert set(manifest["models"]) == {"delinquency", "propensity_to_pay"}
     assert set(manifest["config_sha256"]) == {
+        "cases.yaml",
+        "charges.yaml",
         "drift.yaml",
         "gate.yaml",
         "guardrails.yaml",
