@@ -44,7 +44,7 @@ demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, w
 	@echo "Prefect UI: PREFECT_HOME=$(CURDIR)/$(DEMO)/prefect $(BIN)/prefect server start  (then http://127.0.0.1:4200)"
 
 test: $(STAMP) lint ## Lint, then run the test suite (runs marked slow excluded: make test-slow)
-	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow" --durations=15
 
 test-slow: $(STAMP) ## The long runs only (multi-night books of 1,000 customers and more)
 	$(BIN)/python -m pytest -n 2 -m slow

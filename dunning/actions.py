@@ -343,6 +343,9 @@ def _with_offers_and_notices(
         pl.col("superseded"),
         pl.col("promise_state"),
         pl.col("promise_date").cast(pl.String),
+        pl.col("promise_amount"),
+        pl.col("promise_made_on").cast(pl.String),
+        pl.col("promise_channel"),
         pl.col("deadline").cast(pl.String).alias("delisting_deadline"),
     )
     return frame.with_columns(evidence.struct.json_encode().alias("evidence"))

@@ -380,7 +380,11 @@ def check_caps(frame: pl.DataFrame, config: GuardrailsConfig) -> pl.DataFrame:
 
 def check_opt_out(frame: pl.DataFrame, config: GuardrailsConfig) -> pl.DataFrame:
     """Ordinary contacts with a do-not-contact customer or on a channel they opted out of."""
-    exempt = (pl.col("channel") == "bureau") | (pl.col("purpose") == "agency_recall")
+    # A suspension notice tells of the creditor's own act (no new credit); like a bureau
+    # request or an agency recall it is not collection pressure, and opt-outs do not stop it.
+    exempt = (pl.col("channel") == "bureau") | pl.col("purpose").is_in(
+        ["agency_recall", "suspension"]
+    )
     if config.legal_notices_ignore_opt_outs:
         exempt = exempt | (pl.col("purpose") == "negative_listing_notice")
     opted_out = pl.lit(False)

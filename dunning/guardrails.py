@@ -18,7 +18,7 @@ Any other purpose is an ordinary collection contact. Decisions:
 - Caps, over `cap_channels`, history counted: at most `max_contacts_per_7_days` in any 7
   days and `max_contacts_per_day` on one local day; greedy by day, a pushed contact goes to
   its channel's next slot from the next day (moved:frequency_cap / moved:daily_cap), or is
-  skipped past `horizon_days`. Listing notices are never pushed, but they count.
+  skipped past `horizon_days`. Listing notices go first in their day; the caps hold for them too.
 - A negative listing needs the customer's CPF/CNPJ: it is skipped for a customer whose
   `document_hash` is empty (customers without a `document_hash` column are not checked).
 - A negative listing needs a counted written notice (purpose negative_listing_notice on a
@@ -312,7 +312,8 @@ def _windows(frame: pl.DataFrame, config: GuardrailsConfig, holidays: pl.DataFra
 
 
 _CAP_ORDER = (["exempt", "scheduled_for", "first_for", "_row"], [True, False, False, False])
-"""Order of a customer's contacts within a day for the caps: listing notices first."""
+"""Order of a customer's contacts within a day for the caps: listing notices first (they
+take the day's slot; the cap itself holds for them too, so a notice may be pushed a day)."""
 
 
 def _cap(
@@ -368,7 +369,7 @@ def _cap(
         today = today.with_columns(
             week_full=rank + pl.col("n").fill_null(0) >= per_week,
             day_full=rank + pl.col("nd").fill_null(0) >= per_day,
-        ).with_columns(ok=pl.col("exempt") | ~(pl.col("week_full") | pl.col("day_full")))
+        ).with_columns(ok=~(pl.col("week_full") | pl.col("day_full")))
         kept = today.filter("ok")
         placed.append(kept.select("_row", "scheduled_for", "by_week", "by_day"))
         counted.setdefault(day, []).append(
@@ -748,7 +749,7 @@ def cap_contact_frequency(
 ) -> pl.DataFrame:
     """Keep at most N contacts per customer in any 7 days and M on one day (history counted).
 
-    Within a day, listing notices go first (never pushed, but counted), then earlier times,
+    Within a day, listing notices go first (the caps hold for them too), then earlier times,
     then earlier proposals, then input order; a pushed contact goes to the next allowed slot
     from the following day, or is skipped once that is beyond `horizon_days` after its
     proposed day.

@@ -18,6 +18,19 @@ from regua.contract import CONTACTS
 CONTACT_SCHEMA = pl.Schema({c.name: c.dtype for c in CONTACTS.columns})
 
 
+def due_actions(actions: pl.DataFrame, day: date, done: pl.Series | None = None) -> pl.DataFrame:
+    """The scheduled action rows the tools carry out on `day`: local day of scheduled_for is
+    `day`, still valid, not carried out before (`done`), once per action_id."""
+    todo = actions.filter(
+        (pl.col("status") == "scheduled")
+        & (pl.col("scheduled_for").dt.date() == day)
+        & (pl.col("valid_until") >= day)
+    )
+    if done is not None and not done.is_empty():
+        todo = todo.filter(~pl.col("action_id").is_in(done.implode()))
+    return todo.unique("action_id", keep="first", maintain_order=True)
+
+
 def carry_out(
     actions: pl.DataFrame,
     day: date,
@@ -32,26 +45,22 @@ def carry_out(
     the action's case, action, step, channel and invoice, and has `outcome` (an expression
     over the action rows; default "delivered").
     """
-    todo = actions.filter(
-        (pl.col("status") == "scheduled")
-        & (pl.col("scheduled_for").dt.date() == day)
-        & (pl.col("valid_until") >= day)
+    return (
+        due_actions(actions, day, done)
+        .select(
+            pl.concat_str(pl.col("action_id"), pl.lit(day.isoformat()), separator="@").alias(
+                "contact_id"
+            ),
+            "customer_id",
+            "invoice_id",
+            pl.col("scheduled_for").alias("at"),
+            "channel",
+            "step_id",
+            (outcome if outcome is not None else pl.lit("delivered")).alias("outcome"),
+            pl.lit(None, pl.Date).alias("promise_date"),
+            pl.lit(None, pl.Float64).alias("promise_amount"),
+            "case_id",
+            "action_id",
+        )
+        .cast(dict(CONTACT_SCHEMA))
     )
-    if done is not None and not done.is_empty():
-        todo = todo.filter(~pl.col("action_id").is_in(done.implode()))
-    todo = todo.unique("action_id", keep="first", maintain_order=True)
-    return todo.select(
-        pl.concat_str(pl.col("action_id"), pl.lit(day.isoformat()), separator="@").alias(
-            "contact_id"
-        ),
-        "customer_id",
-        "invoice_id",
-        pl.col("scheduled_for").alias("at"),
-        "channel",
-        "step_id",
-        (outcome if outcome is not None else pl.lit("delivered")).alias("outcome"),
-        pl.lit(None, pl.Date).alias("promise_date"),
-        pl.lit(None, pl.Float64).alias("promise_amount"),
-        "case_id",
-        "action_id",
-    ).cast(dict(CONTACT_SCHEMA))

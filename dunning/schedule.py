@@ -11,7 +11,8 @@ Night D proposes actions for D+1 at the earliest (the run happens after D has pa
   once per invoice of the case not listed yet (the bureau lists debts one by one).
 - Reminders before the due date (steps with offset <= 0) stay per invoice.
 - De-listing: every listed invoice fully paid, or with a settlement agreement's payment
-  after its listing, gets a bureau de-listing due within `delisting.business_days`
+  from its listing day on (a discounted pay-off is reported as an agreement payment),
+  gets a bureau de-listing due within `delisting.business_days`
   business days (CDC art. 43 §3; STJ Súmula 548).
 - Agency recall: a customer handed to the agency whose case closed or is being paid
   under an agreement gets a recall, once.
@@ -83,6 +84,8 @@ PLAN_SCHEMA = pl.Schema(
         "promise_state": pl.String(),
         "promise_date": pl.Date(),
         "promise_amount": pl.Float64(),
+        "promise_made_on": pl.Date(),
+        "promise_channel": pl.String(),
         "deadline": pl.Date(),
         "settled_at": pl.Date(),
     }
@@ -150,6 +153,16 @@ def _status_columns(
         .alias("in_agreement"),
         *(extra or []),
     )
+
+
+def _conform(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The plan's columns in order; those a kind of action does not have are null."""
+    present = frame.collect_schema().names()
+    return frame.with_columns(
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in PLAN_SCHEMA.items()
+        if name not in present
+    ).select(PLAN_SCHEMA.names())
 
 
 def _attempt(base: pl.Expr, step: pl.Expr, step_day: pl.Expr, tomorrow: date, valid_days: int):
@@ -334,9 +347,7 @@ def plan_cases(
     ).with_columns(
         *_attempt(base, pl.col("step_id"), pl.col("step_day"), tomorrow, config.actions.valid_days)
     )
-    return planned.with_columns(
-        pl.lit(None, pl.Date).alias("deadline"), pl.lit(None, pl.Date).alias("settled_at")
-    ).select(PLAN_SCHEMA.names())
+    return _conform(planned)
 
 
 def plan_reminders(
@@ -406,23 +417,7 @@ def plan_reminders(
                 config.actions.valid_days,
             ),
         )
-        .with_columns(
-            pl.lit(None, dtype).alias(name)
-            for name, dtype in PLAN_SCHEMA.items()
-            if name
-            in {
-                "case_id",
-                "case_opened_on",
-                "clock_anchor",
-                "reaged_on",
-                "promise_state",
-                "promise_date",
-                "promise_amount",
-                "deadline",
-                "settled_at",
-            }
-        )
-        .select(PLAN_SCHEMA.names())
+        .pipe(_conform)
     )
 
 
@@ -505,22 +500,8 @@ def plan_delistings(
             .then(pl.lit(tomorrow) + timedelta(days=config.actions.valid_days - 1))
             .otherwise(pl.col("deadline"))
             .alias("valid_until"),
-            *(
-                pl.lit(None, dtype).alias(name)
-                for name, dtype in PLAN_SCHEMA.items()
-                if name
-                in {
-                    "case_id",
-                    "case_opened_on",
-                    "clock_anchor",
-                    "reaged_on",
-                    "promise_state",
-                    "promise_date",
-                    "promise_amount",
-                }
-            ),
         )
-        .select(PLAN_SCHEMA.names())
+        .pipe(_conform)
     )
 
 
@@ -584,24 +565,8 @@ def plan_recalls(
             *_attempt(
                 base, pl.lit(RECALL_STEP), pl.col("step_day"), tomorrow, config.actions.valid_days
             ),
-            *(
-                pl.lit(None, dtype).alias(name)
-                for name, dtype in PLAN_SCHEMA.items()
-                if name
-                in {
-                    "due_at",
-                    "oldest_due_at",
-                    "case_opened_on",
-                    "clock_anchor",
-                    "reaged_on",
-                    "promise_state",
-                    "promise_date",
-                    "promise_amount",
-                    "deadline",
-                }
-            ),
         )
-        .select(PLAN_SCHEMA.names())
+        .pipe(_conform)
     )
 
 
@@ -647,4 +612,13 @@ def plan_actions(
         ),
         plan_reminders(status, segments, steps, past, as_of, config),
     ]
-    return pl.concat([part.collect() for part in parts], how="vertical_relaxed")
+    # One order whatever the joins did: it breaks the guardrails' ties (two contacts of a
+    # customer at the same time), so a re-run, or the same night in the twin, is the same.
+    return (
+        pl.concat(
+            [part.collect().with_columns(pl.lit(i).alias("_kind")) for i, part in enumerate(parts)],
+            how="vertical_relaxed",
+        )
+        .sort("customer_id", "_kind", "action_id", "invoice_id", "step_id", nulls_last=True)
+        .drop("_kind")
+    )

@@ -234,6 +234,14 @@ def _replace_rows(connection: Connection, decisions: Decisions, as_of: date) -> 
         )
 
 
+NIGHT_CONFIG_FILES = (
+    "cases.yaml", "charges.yaml", "drift.yaml", "gate.yaml", "guardrails.yaml", "ingest.yaml",
+    "labels.yaml", "ladders.yaml", "ledger.yaml", "limits.yaml", "segments.yaml",
+)  # fmt: skip
+"""The configuration a night's outputs depend on, hashed into the manifest (the twin's
+parameters, say, are not)."""
+
+
 def provenance(store: Store, champions: tuple[Champion, Champion], config_dir: Path) -> dict:
     """What the day's outputs came from: store version, model versions, config hashes."""
     return {
@@ -242,6 +250,10 @@ def provenance(store: Store, champions: tuple[Champion, Champion], config_dir: P
             champion.kind: {"version": champion.version, "run_id": champion.run_id}
             for champion in champions
         },
-        "config_sha256": {path.name: _sha256(path) for path in sorted(config_dir.glob("*.yaml"))},
+        "config_sha256": {
+            name: _sha256(config_dir / name)
+            for name in NIGHT_CONFIG_FILES
+            if (config_dir / name).exists()
+        },
         "feature_catalog_version": features.CATALOG_VERSION,
     }

@@ -44,6 +44,10 @@ Columns of `truth/truth.parquet` (T is the month, month_end its last day, capped
   customer prompts a payment within 0-2 days. contact_lift: expected prompted payments
   over the first 29 days of the ladder (reach x responsiveness summed over its steps,
   zero under do_not_contact); it lowers the monthly miss odds by exp(-contact_lift).
+- reach_<channel>: probability that a contact on the channel reaches the customer
+  (delivered, or answered by the right person): the channel's base rate, cut for stale
+  phones and bouncing e-mails (constant per customer). Opt-outs and do_not_contact are not
+  in it: they forbid a contact rather than lose it.
 - macro_shock: month T is inside the unemployment shock window.
 """
 
@@ -194,6 +198,7 @@ def truth_frame(
             f"responsiveness_{ch}": per_row(customers.responsiveness[:, i])
             for i, ch in enumerate(CONTACT_CHANNELS)
         },
+        **{f"reach_{ch}": per_row(customers.reach[:, i]) for i, ch in enumerate(CONTACT_CHANNELS)},
         "contact_lift": per_row(lifts.early),
         "macro_shock": per_month(path.shock[path.at(np.arange(months))] >= SHOCK_FLAG_LEVEL),
     }

@@ -456,7 +456,7 @@ def brute_force_caps(rows: list[tuple[str, datetime, str]], per_day: int, per_we
     return over_day, over_week
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     rows=st.lists(
         st.tuples(

@@ -173,16 +173,20 @@ def test_frequency_cap_counts_past_contacts_and_pushes_the_rest() -> None:
     assert out["reason"].to_list() == ["moved:frequency_cap", None, "moved:frequency_cap", None]
 
 
-def test_frequency_cap_skips_beyond_horizon_and_lets_legal_notices_through() -> None:
+def test_a_listing_notice_goes_first_in_its_day_and_the_cap_holds_for_it_too() -> None:
     config = CONFIG.model_copy(update={"max_contacts_per_7_days": 1, "horizon_days": 2})
-    past = history(("C1", "I0", "s0", "sms", None, datetime(2026, 11, 9, 9), "delivered"))
     frame = actions(
         ("C1", "I1", "sms", "sms", "reminder", "SP", datetime(2026, 11, 10, 9)),
         ("C1", "I1", "n", "letter", "negative_listing_notice", "SP", datetime(2026, 11, 10, 9)),
     )
-    out = cap_contact_frequency(frame, past, config, as_of=date(2026, 11, 9))
+    out = cap_contact_frequency(frame, None, config, as_of=date(2026, 11, 9))
     assert out["status"].to_list() == ["skipped", "scheduled"]
     assert out["reason"].to_list() == ["skipped:frequency_cap", None]
+    # a contact the day before fills the week: the notice waits too, past the horizon here
+    past = history(("C1", "I0", "s0", "sms", None, datetime(2026, 11, 9, 9), "delivered"))
+    out = cap_contact_frequency(frame, past, config, as_of=date(2026, 11, 9))
+    assert out["status"].to_list() == ["skipped", "skipped"]
+    assert out["reason"].to_list() == ["skipped:frequency_cap", "skipped:frequency_cap"]
 
 
 def test_frequency_cap_ignores_history_after_as_of() -> None:

@@ -119,19 +119,20 @@ def test_a_past_contact_of_the_same_day_fills_the_daily_cap() -> None:
     assert out.row(0, named=True)["reason"] == "moved:daily_cap"
 
 
-def test_a_listing_notice_is_never_pushed_by_the_daily_cap_but_fills_it() -> None:
+def test_listing_notices_go_first_in_their_day_and_the_daily_cap_holds_for_them() -> None:
     frame = actions(
         act("a1", "C2", "sms", "reminder", "RJ", datetime(2026, 11, 10, 9)),
         act("a2", "C2", "letter", NOTICE, "RJ", datetime(2026, 11, 10, 14)),
         act("a3", "C2", "letter", NOTICE, "RJ", datetime(2026, 11, 10, 15)),
     )
     out = cap_contact_frequency(frame, None, CONFIG, as_of=date(2026, 11, 9))
+    # 10 Nov: the first notice; 11 Nov: the second (notices go first); 12 Nov: the sms
     assert out["scheduled_for"].to_list() == [
-        datetime(2026, 11, 11, 8),
+        datetime(2026, 11, 12, 8),
         datetime(2026, 11, 10, 14),
-        datetime(2026, 11, 10, 15),
+        datetime(2026, 11, 11, 8),
     ]
-    assert out["reason"].to_list() == ["moved:daily_cap", None, None]
+    assert out["reason"].to_list() == ["moved:daily_cap", None, "moved:daily_cap"]
 
 
 def test_a_contact_with_no_free_day_within_the_horizon_is_skipped_for_the_daily_cap() -> None:

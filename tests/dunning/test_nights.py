@@ -17,6 +17,9 @@ import pytest
 from regua.dunning.audit import audit_contacts, audit_summary, ladder_purposes
 from tests.dunning.nights import NightsRun, run_nights
 
+# one worker builds the module's run; the other runs the rest of the suite meanwhile
+pytestmark = pytest.mark.xdist_group("nights")
+
 FAILED_OUTCOMES = ("undelivered", "wrong_number")
 SETTLE_TOLERANCE_BRL = 1.0
 DELISTING_BUSINESS_DAYS = 5
@@ -30,12 +33,21 @@ DELISTING_BUSINESS_DAYS = 5
     ],
 )
 def run(request, tmp_path_factory) -> NightsRun:
-    """One multi-night run per module and size (the seconds per night are printed, -s)."""
+    """One multi-night run per size and test process (the seconds per night are printed, -s).
+
+    Kept for the whole process: pytest may set a module fixture up again when the worker
+    interleaves this module's tests with others', and a run costs 20 s.
+    """
     customers, nights = request.param
-    folder = tmp_path_factory.mktemp(f"nights-{customers}x{nights}")
-    result = run_nights(folder, customers=customers, nights=nights, seed=16)
+    if request.param not in _RUNS:
+        folder = tmp_path_factory.mktemp(f"nights-{customers}x{nights}")
+        _RUNS[request.param] = run_nights(folder, customers=customers, nights=nights, seed=16)
+    result = _RUNS[request.param]
     print(f"\n{customers} customers x {nights} nights: {result.seconds_per_night:.2f} s per night")
     return result
+
+
+_RUNS: dict[tuple[int, int], NightsRun] = {}
 
 
 @pytest.fixture(scope="module")

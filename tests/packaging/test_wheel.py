@@ -93,6 +93,7 @@ def test_only_regua_is_importable(venv, tmp_path):
     assert done.stdout.strip() == str([True] * len(STAGES))
 
 
+@pytest.mark.slow
 def test_a_whole_cycle_runs_from_another_folder(venv, tmp_path):
     # 1,200 customers are too few to hold the propensity model's calibration error to the
     # shipped 0.03; the installation's own config folder loosens the gate, as a user would.

@@ -1,0 +1,1 @@
+"""Strategy folders (segments.yaml and ladders.yaml), shipped as package data."""

@@ -1,0 +1,1 @@
+"""The `fixed` strategy: the single ladder the simulated lender runs today."""
