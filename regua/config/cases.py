@@ -27,7 +27,7 @@ class Promises(_Frozen):
 class Actions(_Frozen):
     """How long an action, and a negotiation offer it carries, stay valid."""
 
-    valid_days: int = Field(3, ge=1, le=30)
+    valid_days: int = Field(7, ge=1, le=30)
     offer_valid_days: int = Field(10, ge=1, le=60)
 
 

@@ -55,8 +55,11 @@ def violations(run: NightsRun) -> pl.DataFrame:
     """The independent audit's violations by regua's contacts (history before day 0 is the
     simulator's, not regua's)."""
     tables = run.tables
+    # a month before day 0 covers every rule's look-back (7-day caps, 20-day notice leads);
+    # the simulator never lists, so no earlier listing is needed for de-listings
+    recent = tables["contacts"].filter(pl.col("at").dt.date() >= run.day0 - timedelta(days=30))
     found = audit_contacts(
-        tables["contacts"],
+        recent,
         tables["customers"],
         tables["invoices"],
         tables["payments"],

@@ -179,10 +179,10 @@ def test_a_case_proposes_its_latest_due_step_once_for_all_its_invoices(plan):
 
 def test_the_night_schedules_from_the_next_day_with_a_stable_id_until_valid_until(plan):
     [row] = rows(plan, "C1")
-    # n_p30 fell on 10 Oct; three-day attempts: 10-12 Oct, then 13-15 Oct
+    # n_p30 fell on 10 Oct; a week's attempts: 10-16 Oct, then 17-23 Oct
     assert row["proposed_on"] == TOMORROW
-    assert row["action_id"] == "C1-20260910/n_p30/20261013"
-    assert row["valid_until"] == date(2026, 10, 15)
+    assert row["action_id"] == "C1-20260910/n_p30/20261010"
+    assert row["valid_until"] == date(2026, 10, 16)
     assert plan.filter(pl.col("proposed_on") <= AS_OF).height == 0
 
 
@@ -273,7 +273,7 @@ def test_a_customer_handed_to_the_agency_is_recalled_once_the_case_is_paid(plan)
     [row] = rows(plan, "C9")
     assert (row["step_id"], row["channel"], row["case_id"]) == ("agency_recall", "agency",
                                                                 "C9-20260620")  # fmt: skip
-    assert row["action_id"] == "C9-20260620/agency_recall/20261013"
+    assert row["action_id"] == "C9-20260620/agency_recall/20261008"  # paid 1 Oct: weeks from then
     recalled = night(
         contacts=[*CONTACTS, contact("C9", datetime(2026, 10, 5, 9), "agency_recall", "agency")]
     )
