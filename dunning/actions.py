@@ -33,7 +33,7 @@ from regua.contract import UFS
 from regua.dunning.calendar import holiday_table
 from regua.dunning.cases import history
 from regua.dunning.charges import late_charges
-from regua.dunning.guardrails import REASONS_PT, apply_guardrails
+from regua.dunning.guardrails import apply_guardrails
 from regua.dunning.limits import recommend_limits
 from regua.dunning.outputs import ACTIONS, LIMITS, SEGMENTS
 from regua.dunning.schedule import (
@@ -47,7 +47,6 @@ from regua.models.explain import explain
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.settings import get_settings
 
-AFTER_VALID_UNTIL = "skipped:after_valid_until"
 FIRST_SLOT = time(8, 0)
 """Proposed local time of an action on its day; the guardrails move it into a window."""
 
@@ -238,30 +237,35 @@ def _guarded(
     guarded = apply_guardrails(due, customers, past, config.guardrails, as_of).rename(
         {"reason": "reason_code", "reason_pt": "guardrail", "ladder_reason": "reason"}
     )
-    # An action must be carried out by its valid_until: the next attempt gets a new id, so
-    # two ids of one step are never valid together. Pushed past it, it waits for the next
-    # attempt; a de-listing (one id per payment) keeps its legal deadline or its slot.
-    late = (pl.col("status") == "scheduled") & (
-        pl.col("scheduled_for").dt.date() > pl.col("valid_until")
-    )
+    # An action the guardrails place after its attempt's valid_until (a letter on a Friday
+    # night before a holiday Monday) belongs to the attempt of the day it is placed on: its
+    # id and valid_until are that attempt's, which every later night placing it on the same
+    # day gives again. A de-listing (one id per payment) keeps its legal deadline or its slot.
+    valid = config.cases.actions.valid_days
+    placed = pl.col("scheduled_for").dt.date()
+    late = (pl.col("status") == "scheduled") & (placed > pl.col("valid_until"))
     delisting = pl.col("purpose") == "delisting"
+    attempt = pl.col("step_day") + pl.duration(
+        days=((placed - pl.col("step_day")).dt.total_days() // valid) * valid
+    )
     guarded = guarded.with_columns(
+        pl.when(late & ~delisting)
+        .then(
+            pl.concat_str(
+                pl.col("action_id").str.replace(r"/[0-9]{8}$", ""),
+                attempt.dt.strftime("%Y%m%d"),
+                separator="/",
+            )
+        )
+        .otherwise("action_id")
+        .alias("action_id"),
         pl.when(late & delisting)
-        .then(pl.col("scheduled_for").dt.date())
+        .then(placed)
+        .when(late)
+        .then(attempt + timedelta(days=valid - 1))
         .otherwise("valid_until")
         .alias("valid_until"),
-        pl.when(late & ~delisting).then(pl.lit("skipped")).otherwise("status").alias("status"),
-        pl.when(late & ~delisting)
-        .then(pl.concat_str(["reason_code", pl.lit(AFTER_VALID_UNTIL)], separator="; ",
-                            ignore_nulls=True))
-        .otherwise("reason_code")
-        .alias("reason_code"),
-        pl.when(late & ~delisting)
-        .then(pl.concat_str(["guardrail", pl.lit(REASONS_PT[AFTER_VALID_UNTIL])], separator="; ",
-                            ignore_nulls=True))
-        .otherwise("guardrail")
-        .alias("guardrail"),
-    )  # fmt: skip
+    )
     waiting = plan.filter(pl.col("state").is_in(WAITING_STATES)).with_columns(
         pl.lit("waiting").alias("status"),
         pl.lit(None, pl.Datetime("us")).alias("scheduled_for"),

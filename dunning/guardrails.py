@@ -114,8 +114,6 @@ REASONS_PT: dict[str, str] = {
     "skipped:no_document": "não enviado: negativação exige CPF/CNPJ do cliente",
     "skipped:unknown_uf": "não enviado: UF desconhecida",
     "skipped:no_date": "não enviado: sem data proposta",
-    "skipped:after_valid_until": "não enviado agora: sem horário permitido na validade da ação; "
-    "será emitida de novo na próxima tentativa",
 }
 """Every reason code the guardrails emit, with the Portuguese text analysts read."""
 

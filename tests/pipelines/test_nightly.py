@@ -286,14 +286,18 @@ def test_a_drift_breach_set_to_fail_stops_before_the_outputs(store, trained, tra
     (config / "drift.yaml").write_text(
         "warn_above: 0.0001\nbreach_above: 0.0001\non_breach: fail\n"
     )
-    published = len(summary_tables())
+    before = summary_tables()
     with pytest.raises(DriftBreachError, match=r"PSI above 0.0001: pd .*outputs not written"):
         nightly_flow(as_of=AS_OF, store=store / "store", out=tmp_path / "out",
                      tracking_uri=tracking, config_dir=config)  # fmt: skip
     assert not (tmp_path / "out").exists()
-    assert len(summary_tables()) == published + 1  # the stopped night still says why
-    (stopped,) = [t for t in summary_tables() if outputs_row("not written") in t]
-    assert any(r["section"] == "drift" and r["detail"].endswith("breach") for r in stopped)
+    # the stopped night still says why (other workers' nights may publish meanwhile)
+    new = [t for t in summary_tables() if t not in before]
+    stopped = [t for t in new if outputs_row("not written") in t]
+    assert any(
+        any(r["section"] == "drift" and r["detail"].endswith("breach") for r in table)
+        for table in stopped
+    )
     (config / "drift.yaml").write_text("breach_above: 0.05\nwarn_above: 0.2\n")
     from regua.config import ConfigError
 
