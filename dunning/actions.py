@@ -63,6 +63,19 @@ class DunningConfig:
     charges: ChargesConfig
 
 
+def check_listing_notices(ladders: LaddersConfig, guardrails: GuardrailsConfig, path: Path) -> None:
+    """A ladder's listing notice must go by a channel the guardrails count as the written
+    notice, or its listings could never happen (`ConfigError` naming `path` and the key)."""
+    counted = guardrails.written_notice_channels
+    for ladder_id, i, step in ladders.steps():
+        if step.purpose == "negative_listing_notice" and step.channel not in counted:
+            raise ConfigError(
+                f"{path}: ladders.{ladder_id}.steps.{i}.channel: a listing notice by "
+                f"{step.channel} does not count as the written notice "
+                f"(guardrails.yaml written_notice_channels: {', '.join(counted)})"
+            )
+
+
 def load_dunning_config(config_dir: Path | None = None) -> DunningConfig:
     """Every dunning configuration file of `config_dir` (default: the settings'), validated.
 
@@ -72,14 +85,7 @@ def load_dunning_config(config_dir: Path | None = None) -> DunningConfig:
     folder = config_dir or get_settings().config_dir
     ladders = load_ladders(folder / "ladders.yaml")
     guardrails = load_guardrails(folder / "guardrails.yaml")
-    for ladder_id, i, step in ladders.steps():
-        counted = guardrails.written_notice_channels
-        if step.purpose == "negative_listing_notice" and step.channel not in counted:
-            raise ConfigError(
-                f"{folder / 'ladders.yaml'}: ladders.{ladder_id}.steps.{i}.channel: a listing "
-                f"notice by {step.channel} does not count as the written notice "
-                f"(guardrails.yaml written_notice_channels: {', '.join(counted)})"
-            )
+    check_listing_notices(ladders, guardrails, folder / "ladders.yaml")
     check_other_templates(ladders.creditor, get_settings().templates_dir)
     return DunningConfig(
         segments=load_segments(folder / "segments.yaml", ladders),

@@ -147,7 +147,7 @@ def listed_invoices(past: pl.LazyFrame) -> pl.LazyFrame:
     """Invoices negatively listed and not cleared since: invoice_id, customer_id, listed_on,
     listing_id."""
     listings = (
-        past.filter((pl.col("purpose") == LISTING) & pl.col("invoice_id").is_not_null())
+        _listings(past)
         .sort("at")
         .group_by("invoice_id")
         .agg(
@@ -170,11 +170,12 @@ def listed_invoices(past: pl.LazyFrame) -> pl.LazyFrame:
 
 def ever_listed(past: pl.LazyFrame) -> pl.LazyFrame:
     """Every invoice ever negatively listed (a debt is never listed twice)."""
-    return (
-        past.filter((pl.col("purpose") == LISTING) & pl.col("invoice_id").is_not_null())
-        .select("invoice_id")
-        .unique()
-    )
+    return _listings(past).select("invoice_id").unique()
+
+
+def _listings(past: pl.LazyFrame) -> pl.LazyFrame:
+    """Listings carried out at the bureau, one contact per listed invoice."""
+    return past.filter((pl.col("purpose") == LISTING) & pl.col("invoice_id").is_not_null())
 
 
 def case_progress(

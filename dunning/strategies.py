@@ -16,9 +16,8 @@ import dataclasses
 from pathlib import Path
 
 from regua.config import ConfigError
-from regua.config.dunning import LaddersConfig, load_ladders, load_segments
-from regua.config.guardrails import GuardrailsConfig
-from regua.dunning.actions import DunningConfig, load_dunning_config
+from regua.config.dunning import load_ladders, load_segments
+from regua.dunning.actions import DunningConfig, check_listing_notices, load_dunning_config
 from regua.settings import get_settings
 
 NO_CONTACT = "none"
@@ -37,22 +36,6 @@ def strategy_dir(name: str, base: Path | None = None) -> Path:
         known = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         raise ValueError(f"no strategy {name!r} in {root} (known: {', '.join(known) or 'none'})")
     return folder
-
-
-def _check_notices(ladders: LaddersConfig, guardrails: GuardrailsConfig, path: Path) -> None:
-    """A listing notice must go by a channel the guardrails count as written.
-
-    The same cross-file rule `load_dunning_config` applies to the base ladders; it lives
-    inline there, so it is stated again here for a strategy's ladders.
-    """
-    counted = guardrails.written_notice_channels
-    for ladder_id, i, step in ladders.steps():
-        if step.purpose == "negative_listing_notice" and step.channel not in counted:
-            raise ConfigError(
-                f"{path}: ladders.{ladder_id}.steps.{i}.channel: a listing notice by "
-                f"{step.channel} does not count as the written notice "
-                f"(guardrails.yaml written_notice_channels: {', '.join(counted)})"
-            )
 
 
 def load_strategy(folder: Path, base: Path | None = None) -> DunningConfig:
@@ -74,6 +57,6 @@ def load_strategy(folder: Path, base: Path | None = None) -> DunningConfig:
             f"({base_config.ladders.creditor.name}, CNPJ "
             f"{base_config.ladders.creditor.cnpj_formatted})"
         )
-    _check_notices(ladders, base_config.guardrails, ladders_path)
+    check_listing_notices(ladders, base_config.guardrails, ladders_path)
     segments = load_segments(folder / "segments.yaml", ladders)
     return dataclasses.replace(base_config, segments=segments, ladders=ladders)

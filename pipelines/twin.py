@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from regua.config.twin import TwinParameters
+from regua.config.twin import CONTACT_CHANNELS, TwinParameters
 from regua.dunning.actions import DunningConfig, decide, ladder_steps, load_dunning_config
 from regua.dunning.audit import audit_contacts
 from regua.dunning.day import day_inputs
@@ -123,7 +123,7 @@ def _recent_contacts(contacts: list[pl.DataFrame], day: date) -> pl.DataFrame:
         .filter(
             (pl.col("at").dt.date() >= day - timedelta(days=6))
             & (pl.col("at").dt.date() < day)
-            & pl.col("channel").is_in(["email", "sms", "whatsapp", "phone", "letter"])
+            & pl.col("channel").is_in(CONTACT_CHANNELS)
         )
         .group_by("customer_id")
         .agg(pl.len().cast(pl.Int64).alias("n"))

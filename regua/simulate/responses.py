@@ -17,7 +17,7 @@ per customer or per action; no loop over customers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -73,7 +73,7 @@ ACTION_SCHEMA = pl.Schema(
     }
 )
 """The columns of an action row the responses read (the actions output has them all)."""
-STAGES = {"contacts": 1, "promises": 2, "offers": 3, "cure": 4, "agency": 5, "friction": 6}
+STAGES = {"contacts": 1, "promises": 2, "offers": 3, "cure": 4, "agency": 5}
 
 
 @dataclass(frozen=True)
@@ -114,10 +114,6 @@ def initial_state(customers: pl.DataFrame) -> pl.DataFrame:
 
 def _rng(seed: int, day: date, stage: str) -> np.random.Generator:
     return np.random.default_rng([seed, day.toordinal(), STAGES[stage]])
-
-
-def _uniform(frame: pl.DataFrame, seed: int, day: date, stage: str) -> pl.Series:
-    return pl.Series("_u", _rng(seed, day, stage).random(frame.height))
 
 
 def _bucket_hazard(params: TwinParameters) -> pl.Expr:
@@ -833,8 +829,3 @@ def _settle(state: pl.DataFrame, cases: pl.DataFrame, paid: pl.DataFrame) -> pl.
             "promise_keep",
         )
     )
-
-
-def local_noon(day: date) -> datetime:
-    """A time on `day` for rows that need one (the tools report contacts at their time)."""
-    return datetime.combine(day, time(12, 0))
