@@ -29,6 +29,8 @@ install: $(STAMP) ## Create .venv and install the pinned dependencies
 DEMO_ENV = REGUA_DATA_DIR=$(DEMO) PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/$(DEMO)/prefect}
 
 demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, write the report
+	@# a new simulation each time: the store would otherwise merge it with the previous one
+	rm -rf $(DEMO)/raw $(DEMO)/store
 	$(DEMO_ENV) $(BIN)/regua simulate --customers $(DEMO_CUSTOMERS) --months 24 --seed 7 --error-rate 0.001
 	$(DEMO_ENV) $(BIN)/regua ingest
 	$(DEMO_ENV) $(BIN)/regua train --truth $(DEMO)/raw/truth/truth.parquet

@@ -53,7 +53,7 @@ def model_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
 
 
-def _use_experiment(name: str) -> None:
+def use_experiment(name: str) -> None:
     """Select the experiment; on a local store, new experiments keep artifacts under data/."""
     if mlflow.get_experiment_by_name(name) is None and mlflow.get_tracking_uri().startswith(
         ("sqlite:", "file:")
@@ -74,7 +74,7 @@ def log_training(
     """One MLflow run for `result`; returns the run id and the promotion decision."""
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
-    _use_experiment(experiment)
+    use_experiment(experiment)
     spec = result.spec
     scored = result.test_scores.rename({"score": "pd"})
     if customers is not None:
@@ -170,7 +170,7 @@ def log_drift(
     """One run in experiment regua-nightly with every PSI as a metric; returns its id."""
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
-    _use_experiment(NIGHTLY_EXPERIMENT)
+    use_experiment(NIGHTLY_EXPERIMENT)
     with (
         tempfile.TemporaryDirectory(prefix="regua-drift-") as tmp,
         mlflow.start_run(run_name=f"nightly-{as_of}") as run,

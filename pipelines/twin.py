@@ -1,64 +1,153 @@
 """The collection twin: regua's night, day after day, against simulated customers (issue 17).
 
-For each policy and seed, starting from the same simulated book at day 0, each night D:
-the tables as the store would hold them at D (the book's past, the invoices issued since,
-the payments current customers made on time, and everything the twin's customers did);
-the night's features and open invoices (`dunning.day.day_inputs`, as the nightly flow);
-the policy's actions (`decide` with the policy's strategy, or none); the actions the tools
-carry out on D+1 (`dunning.outcomes.due_actions`); and the customers' responses to them
-(`regua.simulate.responses.respond`, whose parameters are config/twin.yaml's), which come
-back as D+1's contacts and payments. All in one process, no Prefect server per night.
+For each seed a simulated book up to day 0 (`regua.simulate.twin_book`), and for each
+policy, starting from that same book, each night D: the tables as the store would hold
+them at D (the book's past, the invoices issued since, the payments current customers
+made on time, and everything the twin's customers did); the night's features and open
+invoices (`dunning.day.day_inputs`, as the nightly flow); scores from champions trained on
+the book at day 0 and retrained every `retrain_days` nights on what the twin holds then;
+the policy's actions (`decide` with the policy's strategy; none for `none`; for `oracle`
+the best treatment per case read from the world, `regua.simulate.oracle`, through the
+same guardrails); the actions the tools carry out on D+1 (`dunning.outcomes.due_actions`);
+and the customers' responses to them (`regua.simulate.responses.respond`, whose
+parameters are config/twin.yaml's), which come back as D+1's contacts and payments. All
+in one process, no Prefect server per night.
 
-The twin's measurements (`regua.simulate.twin_kpis`) and the independent audit of every
-executed contact (`dunning.audit.audit_contacts`) are computed from what it recorded.
+The figures (`regua.simulate.twin_kpis`) and the independent audit of every executed
+contact (`dunning.audit.audit_contacts`) are computed from what the run recorded;
+`run_twin` writes them to a folder (kpis.parquet, summary.parquet, daily.parquet,
+violations.parquet, manifest.json) and `log_twin` to MLflow (experiment `regua-twin`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
-from regua.config.twin import CONTACT_CHANNELS, TwinParameters
-from regua.dunning.actions import DunningConfig, decide, ladder_steps, load_dunning_config
+from regua import features
+from regua.config.twin import CONTACT_CHANNELS, TwinParameters, load_twin_parameters
+from regua.dunning.actions import (
+    FIRST_SLOT,
+    DunningConfig,
+    decide,
+    ladder_steps,
+    load_dunning_config,
+)
 from regua.dunning.audit import audit_contacts
 from regua.dunning.day import day_inputs
+from regua.dunning.guardrails import apply_guardrails
 from regua.dunning.outcomes import due_actions
 from regua.dunning.strategies import load_strategy
+from regua.features.build import open_invoice_plan
+from regua.models.gbm import MonotoneGBMClassifier
+from regua.models.scoring import score
+from regua.models.train import TrainingSpec, train, training_dates
+from regua.pipelines.twin_exports import TwinStore
 from regua.settings import get_settings
-from regua.simulate.responses import CONTACT_SCHEMA, PAYMENT_SCHEMA, initial_state, respond
-from regua.simulate.twin_book import TwinBook
+from regua.simulate.oracle import oracle_options
+from regua.simulate.responses import (
+    ACTION_SCHEMA,
+    CONTACT_SCHEMA,
+    PAYMENT_SCHEMA,
+    initial_state,
+    respond,
+)
+from regua.simulate.twin_book import TwinBook, build_twin_book, open_twin_book
+from regua.simulate.twin_kpis import KPI_SCHEMA, summarise_runs, twin_daily, twin_kpis
+from regua.store import write_parquet_atomic, write_text_atomic
 
 NONE, FIXED, REGUA, ORACLE = "none", "fixed", "regua", "oracle"
+POLICIES = (NONE, FIXED, REGUA, ORACLE)
 BUCKETS = ((1, 30, "1-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, 10**6, "90+"))
+KINDS = ("delinquency", "propensity_to_pay")
+ORACLE_TRIES = 3
+"""Treatments the oracle tries per case and night when the guardrails refuse the best."""
+EXPERIMENT = "regua-twin"
 
-Scorer = Callable[[pl.DataFrame, date], pl.DataFrame]
-"""Adds `pd` and `propensity` to a night's feature table."""
+Scorer = Callable[[pl.DataFrame, Mapping[str, pl.LazyFrame], date], pl.DataFrame]
+"""Adds `pd` and `propensity` to a night's feature table, given the night's tables."""
 
 
 def hashed_scores(seed: int) -> Scorer:
     """Scores drawn from a hash of the customer id: segments vary, no model is needed."""
 
-    def score(features: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    def scorer(features: pl.DataFrame, tables: Mapping[str, pl.LazyFrame], night: date):
         return features.with_columns(
             (pl.col("customer_id").hash(seed) % 1000 / 1000).alias("pd"),
             (pl.col("customer_id").hash(seed + 1) % 1000 / 1000).alias("propensity"),
         )
 
-    return score
+    return scorer
+
+
+@dataclass(frozen=True)
+class Champions:
+    """The twin's delinquency and propensity models and the night they were trained on."""
+
+    delinquency: MonotoneGBMClassifier
+    propensity: MonotoneGBMClassifier
+    trained_on: date
+    auc: dict[str, float] = field(default_factory=dict)
+
+
+def train_champions(
+    tables: Mapping[str, pl.LazyFrame], night: date, snapshots: int, seed: int = 42
+) -> Champions:
+    """Both models trained on the tables as they stand at `night`, features built once."""
+    specs = [TrainingSpec(kind=k, snapshots=snapshots, random_state=seed) for k in KINDS]
+    dates = sorted({d for spec in specs for d in training_dates(tables, spec)})
+    table = features.build_from_frames(tables, dates)
+    results = [train(tables, spec, feature_table=table) for spec in specs]
+    return Champions(
+        delinquency=results[0].model,
+        propensity=results[1].model,
+        trained_on=night,
+        auc={k: float(r.evaluation.auc) for k, r in zip(KINDS, results, strict=True)},
+    )
+
+
+class RetrainingScorer:
+    """Champion scores, the champions retrained every `every_days` nights (0: never) on the
+    tables the twin holds that night, as a monthly retraining would."""
+
+    def __init__(self, champions: Champions, every_days: int = 30, snapshots: int = 12) -> None:
+        self.champions = champions
+        self.every_days = every_days
+        self.snapshots = snapshots
+        self.retrained: list[Champions] = []
+
+    def __call__(
+        self, features: pl.DataFrame, tables: Mapping[str, pl.LazyFrame], night: date
+    ) -> pl.DataFrame:
+        age = (night - self.champions.trained_on).days
+        if self.every_days and age >= self.every_days:
+            self.champions = train_champions(tables, night, self.snapshots)
+            self.retrained.append(self.champions)
+        scores = score(features, self.champions.delinquency, self.champions.propensity)
+        return features.join(scores.drop("as_of"), on="customer_id", how="left")
+
+
+def policy_label(policy: str) -> str:
+    """The name a policy goes by in the figures: itself, or a strategy folder's name."""
+    return policy if policy in POLICIES else Path(policy).name
 
 
 def policy_config(policy: str, config_dir: Path | None = None) -> DunningConfig | None:
-    """The strategy a policy runs: none (no contact), fixed, regua, or a strategy folder."""
+    """The strategy a policy runs: none (no contact), fixed, regua, or a strategy folder.
+    The oracle runs the base configuration's guardrails and offers, not its ladders."""
     folder = config_dir or get_settings().config_dir
     if policy == NONE:
         return None
-    if policy == REGUA:
+    if policy in (REGUA, ORACLE):
         return load_dunning_config(folder)
     if policy == FIXED:
         return load_strategy(folder / "strategies" / "fixed", folder)
@@ -90,12 +179,19 @@ class TwinRun:
     open_book: pl.DataFrame
     violations: pl.DataFrame
     seconds_by_stage: dict[str, float]
+    dropped: pl.DataFrame
+    """customer_id, dropped_on: relationships the agency ended during the run."""
+    last_day: date
+    retrained_on: list[date] = field(default_factory=list)
 
 
-def open_book(open_invoices: pl.DataFrame, night: date) -> pl.DataFrame:
-    """The past-due book at the end of a night, by bucket of the customer's oldest invoice."""
-    past_due = open_invoices.filter(pl.col("due_at") < night).with_columns(
-        (pl.lit(night) - pl.col("due_at")).dt.total_days().alias("dpd")
+def open_book(open_invoices: pl.DataFrame, night: date, charge_off_days: int) -> pl.DataFrame:
+    """The past-due book at the end of a night, by bucket of the customer's oldest invoice;
+    invoices past `charge_off_days` are charged off and off the book."""
+    past_due = (
+        open_invoices.filter(pl.col("due_at") < night)
+        .with_columns((pl.lit(night) - pl.col("due_at")).dt.total_days().alias("dpd"))
+        .filter(pl.col("dpd") < charge_off_days)
     )
     per_customer = past_due.group_by("customer_id").agg(
         pl.col("dpd").max(), pl.col("amount").sub(pl.col("paid")).clip(0).sum().alias("open")
@@ -130,6 +226,66 @@ def _recent_contacts(contacts: list[pl.DataFrame], day: date) -> pl.DataFrame:
     )
 
 
+def oracle_actions(
+    night: date,
+    owed: pl.DataFrame,
+    book: TwinBook,
+    state: pl.DataFrame,
+    recent: pl.DataFrame,
+    tables: Mapping[str, pl.LazyFrame],
+    config: DunningConfig,
+    params: TwinParameters,
+    seed: int,
+) -> pl.DataFrame:
+    """The oracle's actions for the day after `night`: per case, the best treatment the
+    guardrails allow on that day (the next best when they move or skip one)."""
+    tomorrow = night + timedelta(days=1)
+    steps = ladder_steps(config.ladders)
+    discounts = steps.filter(pl.col("purpose") == "negotiation_offer")["discount_pct"]
+    options = oracle_options(
+        tomorrow, owed, book.traits, state, recent, params, seed, discounts.drop_nulls().to_list()
+    )
+    if options.is_empty():
+        return pl.DataFrame(schema=ACTION_SCHEMA)
+    customers = tables["customers"].collect()
+    history = tables["contacts"].collect()
+    day = tomorrow.strftime("%Y%m%d")
+    offer_days = config.cases.actions.offer_valid_days
+    placed: list[pl.DataFrame] = []
+    for rank in range(1, ORACLE_TRIES + 1):
+        batch = options.filter(pl.col("rank") == rank)
+        if placed:
+            batch = batch.join(
+                pl.concat(placed).select("customer_id"), on="customer_id", how="anti"
+            )
+        if batch.is_empty():
+            continue
+        offer = pl.col("discount_pct") > 0
+        proposed = batch.select(
+            pl.format("{}/oracle-{}/{}", "customer_id", "channel", pl.lit(day)).alias("action_id"),
+            "customer_id",
+            pl.format("{}-oracle", "customer_id").alias("case_id"),
+            pl.lit(None, pl.String).alias("invoice_id"),
+            "invoice_ids",
+            "channel",
+            pl.format("oracle-{}", "channel").alias("step_id"),
+            pl.when(offer).then(pl.lit("negotiation_offer")).otherwise(pl.lit("reminder"))
+            .alias("purpose"),
+            pl.lit("friendly").alias("tone"),
+            pl.when(offer).then("discount_pct").alias("discount_pct"),
+            pl.when(offer).then(pl.lit(1, pl.Int32)).alias("max_installments"),
+            pl.when(offer).then(pl.lit(tomorrow + timedelta(days=offer_days - 1)))
+            .alias("offer_valid_until"),
+            pl.lit(tomorrow).dt.combine(FIRST_SLOT).alias("scheduled_for"),
+        )  # fmt: skip
+        guarded = apply_guardrails(proposed, customers, history, config.guardrails, night)
+        allowed = guarded.filter(
+            (pl.col("status") == "scheduled") & (pl.col("scheduled_for").dt.date() == tomorrow)
+        )
+        placed.append(allowed.select(ACTION_SCHEMA.names()))
+    return pl.concat(placed).cast(dict(ACTION_SCHEMA)).sort("action_id")
+
+
 def run_policy(
     book: TwinBook,
     policy: str,
@@ -139,8 +295,15 @@ def run_policy(
     config_dir: Path | None = None,
     days: int | None = None,
     progress: Callable[[int], None] | None = None,
+    ingest: bool = False,
 ) -> TwinRun:
-    """Run one policy on the book for `days` nights (default: the book's), with one seed."""
+    """Run one policy on the book for `days` nights (default: the book's), with one seed.
+
+    With `ingest`, every day's rows are written as that day's exports and go through the
+    real ingest into the run's own store, which the night reads (`pipelines.twin_exports`);
+    without, the night reads the same rows assembled in memory (faster, for tests and
+    trying strategies; the ingest's checks are not run).
+    """
     days = days or book.days
     config = policy_config(policy, config_dir)
     tones = (
@@ -148,46 +311,70 @@ def run_policy(
         if config is not None
         else None
     )
+    # A strategy with one ladder treats every score alike: no model need be asked.
+    one_ladder = (
+        hashed_scores(seed) if config is not None and len(config.ladders.ladders) == 1 else None
+    )
     record = TwinRecord()
     state = initial_state(book.past["customers"])
     done = pl.Series("action_id", [], pl.String)
     disputed = pl.Series("invoice_id", [], pl.String)
+    new_disputes = disputed
+    store = None
+    if ingest:
+        folder = book.store.parent / "runs" / f"{policy_label(policy)}-{seed}"
+        store = TwinStore(book, folder)
     for i in range(days):
         night = book.day0 + timedelta(days=i)
         tomorrow = night + timedelta(days=1)
         started = time.perf_counter()
-        tables = _tables(book, record, state, disputed, night)
+        if store is None:
+            tables = _tables(book, record, state, disputed, night)
+        else:
+            if i:
+                today = store.exports(
+                    night,
+                    record.contacts[-1],
+                    record.payments[-1],
+                    state,
+                    new_disputes,
+                    _dropped(state),
+                )
+                store.ingest(night, today)
+            tables = store.tables()
+        record.seconds["ingest" if ingest else "tables"] += time.perf_counter() - started
+        started = time.perf_counter()
         # the twin's exports are complete every night, quiet days included
         features, open_invoices = day_inputs(tables, night, max_stale_days=days + 31)
-        record.open_book.append(open_book(open_invoices, night))
-        record.seconds["features"] += time.perf_counter() - started
-        started = time.perf_counter()
-        if config is None:
-            todo = pl.DataFrame()
-        else:
-            scored = scorer(features, night)
-            actions = decide(scored, tables, night, config, None, open_invoices).actions
-            todo = due_actions(actions, tomorrow, done).join(
-                tones, on=["ladder_id", "step_id"], how="left"
-            )
-        record.seconds["decide"] += time.perf_counter() - started
-        started = time.perf_counter()
+        record.open_book.append(open_book(open_invoices, night, params.charge_off_days))
         owed = open_invoices.select(
             "invoice_id",
             "customer_id",
             "due_at",
             (pl.col("amount") - pl.col("paid")).clip(0).round(2).alias("open_amount"),
         )
-        day = respond(
-            tomorrow,
-            todo,
-            owed,
-            book.traits,
-            state,
-            _recent_contacts(record.contacts, tomorrow),
-            params,
-            seed,
-        )
+        recent = _recent_contacts(record.contacts, tomorrow)
+        record.seconds["features"] += time.perf_counter() - started
+        started = time.perf_counter()
+        if config is None:
+            todo = pl.DataFrame()
+        elif policy == ORACLE:
+            todo = oracle_actions(night, owed, book, state, recent, tables, config, params, seed)
+        else:
+            # Only customers with something open can be given an action: scoring the others
+            # (a third to a half of the book on a night) would change nothing.
+            owing = open_invoices["customer_id"].unique().implode()
+            in_play = features.filter(pl.col("customer_id").is_in(owing))
+            scored = (scorer if one_ladder is None else one_ladder)(in_play, tables, night)
+            record.seconds["score"] += time.perf_counter() - started
+            started = time.perf_counter()
+            actions = decide(scored, tables, night, config, None, open_invoices).actions
+            todo = due_actions(actions, tomorrow, done).join(
+                tones, on=["ladder_id", "step_id"], how="left"
+            )
+        record.seconds["decide"] += time.perf_counter() - started
+        started = time.perf_counter()
+        day = respond(tomorrow, todo, owed, book.traits, state, recent, params, seed)
         state = day.state
         record.contacts.append(day.contacts)
         record.payments.append(day.payments)
@@ -195,12 +382,24 @@ def run_policy(
         record.expected.append(day.expected)
         if not day.contacts.is_empty():
             done = pl.concat([done, day.contacts["action_id"]])
+        new_disputes = day.disputed.rename("invoice_id")
         if not day.disputed.is_empty():
-            disputed = pl.concat([disputed, day.disputed.rename("invoice_id")]).unique()
+            disputed = pl.concat([disputed, new_disputes]).unique().sort()
         record.seconds["responses"] += time.perf_counter() - started
         if progress is not None:
             progress(i + 1)
-    return _finish(book, policy, seed, record, config)
+    if store is not None:
+        store.close()
+    run = _finish(book, policy, seed, record, config, state, days, params)
+    retrained = getattr(scorer, "retrained", [])
+    return TwinRun(**{**run.__dict__, "retrained_on": [c.trained_on for c in retrained]})
+
+
+def _dropped(state: pl.DataFrame) -> pl.DataFrame:
+    """Customers the agency holds, from the day it took them (their relationship ended)."""
+    return state.filter(pl.col("agency_since").is_not_null()).select(
+        "customer_id", pl.col("agency_since").alias("dropped_on")
+    )
 
 
 def _tables(
@@ -213,10 +412,7 @@ def _tables(
     """The canonical tables as the store would hold them at the end of `night`."""
     contacts = _concat(record.contacts, CONTACT_SCHEMA)
     payments = _concat(record.payments, PAYMENT_SCHEMA)
-    dropped = state.filter(pl.col("agency_since").is_not_null()).select(
-        "customer_id", pl.col("agency_since").alias("dropped_on")
-    )
-    tables = book.tables_at(night, contacts, payments, dropped)
+    tables = book.tables_at(night, contacts, payments, _dropped(state))
     opt_outs = state.select("customer_id", *(c for c in state.columns if c.startswith("opt_out")))
     customers = (
         tables["customers"]
@@ -243,22 +439,33 @@ def _concat(frames: list[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
 
 
 def _finish(
-    book: TwinBook, policy: str, seed: int, record: TwinRecord, config: DunningConfig | None
+    book: TwinBook,
+    policy: str,
+    seed: int,
+    record: TwinRecord,
+    config: DunningConfig | None,
+    state: pl.DataFrame,
+    days: int,
+    params: TwinParameters,
 ) -> TwinRun:
     contacts = _concat(record.contacts, CONTACT_SCHEMA)
     payments = _concat(record.payments, PAYMENT_SCHEMA)
     events = pl.concat(record.events, how="vertical_relaxed") if record.events else pl.DataFrame()
-    last = book.day0 + timedelta(days=len(record.open_book))
+    last = book.day0 + timedelta(days=days)
+    dropped = _dropped(state)
     started = time.perf_counter()
     tables = {name: frame.collect() for name, frame in book.tables_at(
-        last, contacts, payments, None).items()}  # fmt: skip
+        last, contacts, payments, dropped).items()}  # fmt: skip
+    # the open book at the end of the last day, after its responses
+    still_open = open_invoice_plan(tables, last).collect()
+    record.open_book.append(open_book(still_open, last, params.charge_off_days))
     guardrails = (config or load_dunning_config()).guardrails
     violations = audit_contacts(
         contacts, tables["customers"], tables["invoices"], tables["payments"], guardrails, last
     )
     record.seconds["audit"] += time.perf_counter() - started
     return TwinRun(
-        policy=policy,
+        policy=policy_label(policy),
         seed=seed,
         contacts=contacts,
         payments=payments,
@@ -267,4 +474,259 @@ def _finish(
         open_book=pl.concat(record.open_book),
         violations=violations,
         seconds_by_stage=dict(record.seconds),
+        dropped=dropped,
+        last_day=last,
     )
+
+
+def run_figures(
+    book: TwinBook, run: TwinRun, params: TwinParameters
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One run's KPIs (policy, seed, kpi, value, unit, description) and its daily curves.
+
+    The run's days are day0 + 1 (the first responses) to `run.last_day`. Besides the
+    figures of `twin_kpis`: `guardrail_violations`, the executed contacts the independent
+    audit found breaking a rule, and `expected_recovered_brl`, what the customers' daily
+    chances of paying were worth (no noise of the draws).
+    """
+    tables = book.tables_at(run.last_day, run.contacts, run.payments, run.dropped)
+    invoices = tables["invoices"].collect()
+    extra = run.payments.select("payment_id", "recovered_by", "discount_brl")
+    payments = tables["payments"].collect().join(extra, on="payment_id", how="left")
+    fees = run.events.filter(pl.col("kind") == "agency_fee").select(
+        "customer_id", "day", pl.col("amount").alias("fee_brl")
+    )
+    events = run.events.filter(pl.col("kind") != "agency_fee")
+    first = book.day0 + timedelta(days=1)
+    common = {
+        "invoices": invoices,
+        "payments": payments,
+        "contacts": run.contacts,
+        "agency_fees": fees,
+        "daily_open": run.open_book,
+        "day0": first,
+        "last_day": run.last_day,
+    }
+    kpis = twin_kpis(**common, events=events, charge_off_days=params.charge_off_days)
+    audited = run.violations.height
+    extra_rows = pl.DataFrame(
+        [
+            ("guardrail_violations", float(audited), "count",
+             "Executed contacts the twin's independent audit found breaking a rule (windows, "
+             "holidays, caps, opt-outs, notice lead, de-listing deadline)"),
+            ("expected_recovered_brl", float(run.expected["expected_brl"].sum()), "BRL",
+             "What the daily chances of paying of the customers in a case were worth "
+             "(self-cure and collection's lift, promises and the agency aside): the "
+             "noise-free twin of recovered_customer_brl's cures"),
+        ],
+        schema=KPI_SCHEMA,
+        orient="row",
+    )  # fmt: skip
+    keys = [pl.lit(run.policy).alias("policy"), pl.lit(run.seed).alias("seed")]
+    kpis = pl.concat([kpis, extra_rows]).select(*keys, pl.all())
+    daily = twin_daily(**common).select(*keys, pl.all())
+    return kpis, daily
+
+
+Models = Literal["train", "hashed"]
+
+
+@dataclass(frozen=True)
+class TwinSpec:
+    """What `run_twin` runs: the book, the policies, the seeds, the models and where to."""
+
+    customers: int
+    days: int
+    policies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    params_path: Path
+    out: Path
+    books: Path | None = None
+    config_dir: Path | None = None
+    day0: date = date(2026, 10, 31)
+    months: int = 24
+    models: Models = "train"
+    retrain_days: int = 30
+    snapshots: int = 12
+    ingest: bool = True
+
+    def book_folder(self, seed: int) -> Path:
+        """Where the book of `seed` is simulated (and found again by a later run)."""
+        return (self.books or self.out / "books") / f"seed-{seed}"
+
+
+@dataclass(frozen=True)
+class TwinResult:
+    """Everything a twin run wrote, as frames."""
+
+    kpis: pl.DataFrame
+    summary: pl.DataFrame
+    daily: pl.DataFrame
+    violations: pl.DataFrame
+    manifest: dict
+
+
+def book_for(spec: TwinSpec, seed: int) -> TwinBook:
+    """The simulated book of `seed`: built once, found again when its settings match."""
+    folder = spec.book_folder(seed)
+    wanted = {
+        "customers": spec.customers,
+        "days": spec.days,
+        "months": spec.months,
+        "seed": seed,
+        "day0": spec.day0.isoformat(),
+    }
+    marker = folder / "book.json"
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return open_twin_book(folder, spec.day0, spec.days)
+    if folder.exists() and any(folder.iterdir()):
+        raise FileExistsError(
+            f"{folder}: holds another twin book ({marker.name} differs); remove it or choose "
+            "another --books folder"
+        )
+    book = build_twin_book(folder, spec.customers, spec.days, seed, spec.day0, spec.months)
+    write_text_atomic(json.dumps(wanted, indent=2, sort_keys=True) + "\n", marker)
+    return book
+
+
+def _ticker(
+    progress: Callable[[str, int, int], None], label: str, nights: int
+) -> Callable[[int], None]:
+    """`progress` for one run: told the run's label and the nights done of `nights`."""
+
+    def tick(night: int) -> None:
+        progress(label, night, nights)
+
+    return tick
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_twin(
+    spec: TwinSpec,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> TwinResult:
+    """Every policy on every seed's book; figures written to `spec.out` (see module doc).
+
+    `progress(label, night, nights)` is told after every night of every run.
+    """
+    params = load_twin_parameters(spec.params_path)
+    kpis, daily, violations = [], [], []
+    seconds: dict[str, dict[str, float]] = {}
+    retrained: dict[str, list[str]] = {}
+    aucs: dict[str, dict[str, float]] = {}
+    for seed in spec.seeds:
+        book = book_for(spec, seed)
+        champions = None
+        if spec.models == "train":
+            started = time.perf_counter()
+            tables = {n: f.lazy() for n, f in book.past.items()}
+            champions = train_champions(tables, book.day0, spec.snapshots, seed)
+            seconds[f"train/{seed}"] = {"train": time.perf_counter() - started}
+            aucs[str(seed)] = champions.auc
+        for policy in spec.policies:
+            label = policy_label(policy)
+            scorer: Scorer = (
+                RetrainingScorer(champions, spec.retrain_days, spec.snapshots)
+                if champions is not None
+                else hashed_scores(seed)
+            )
+            tick = (
+                None if progress is None else _ticker(progress, f"{label} seed {seed}", spec.days)
+            )
+            run = run_policy(
+                book, policy, seed, params, scorer, spec.config_dir, spec.days, tick, spec.ingest
+            )
+            started = time.perf_counter()
+            run_kpis, run_daily = run_figures(book, run, params)
+            run.seconds_by_stage["figures"] = time.perf_counter() - started
+            kpis.append(run_kpis)
+            daily.append(run_daily)
+            violations.append(
+                run.violations.select(
+                    pl.lit(label).alias("policy"), pl.lit(seed).alias("seed"), pl.all()
+                )
+            )
+            seconds[f"{label}/{seed}"] = run.seconds_by_stage
+            retrained[f"{label}/{seed}"] = [d.isoformat() for d in run.retrained_on]
+    all_kpis = pl.concat(kpis)
+    result = TwinResult(
+        kpis=all_kpis,
+        summary=summarise_runs(all_kpis),
+        daily=pl.concat(daily),
+        violations=pl.concat(violations, how="diagonal_relaxed"),
+        manifest={
+            "params": {
+                "name": params.name,
+                "path": str(spec.params_path),
+                "sha256": _sha256(spec.params_path),
+                "values": params.model_dump(mode="json"),
+            },
+            "customers": spec.customers,
+            "days": spec.days,
+            "day0": spec.day0.isoformat(),
+            "months": spec.months,
+            "seeds": list(spec.seeds),
+            "policies": [policy_label(p) for p in spec.policies],
+            "strategies": {policy_label(p): str(p) for p in spec.policies if p not in POLICIES},
+            "models": spec.models,
+            "ingest": spec.ingest,
+            "retrain_days": spec.retrain_days,
+            "retrained_on": retrained,
+            "champion_auc": aucs,
+            "seconds_by_stage": seconds,
+        },
+    )
+    write_twin(result, spec.out)
+    return result
+
+
+def write_twin(result: TwinResult, out: Path) -> None:
+    """The run's files in `out`, each replaced atomically (a re-run rewrites them whole)."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomic(result.kpis, out / "kpis.parquet")
+    write_parquet_atomic(result.summary, out / "summary.parquet")
+    write_parquet_atomic(result.daily, out / "daily.parquet")
+    write_parquet_atomic(result.violations, out / "violations.parquet")
+    text = json.dumps(result.manifest, indent=2, sort_keys=True, default=str)
+    write_text_atomic(text + "\n", out / "manifest.json")
+
+
+def log_twin(out: Path, tracking_uri: str | None = None) -> str:
+    """Log a twin run's folder to MLflow (experiment `regua-twin`): one run with the
+    parameters, every policy's mean KPIs as metrics and the files as artifacts."""
+    import mlflow
+
+    from regua.models.tracking import use_experiment
+
+    mlflow.set_tracking_uri(tracking_uri or get_settings().mlflow_tracking_uri)
+    use_experiment(EXPERIMENT)
+    manifest = json.loads((out / "manifest.json").read_text())
+    summary = pl.read_parquet(out / "summary.parquet")
+    with mlflow.start_run(run_name=f"twin-{manifest['params']['name']}") as run:
+        mlflow.log_params(
+            {
+                "params_name": manifest["params"]["name"],
+                "params_sha256": manifest["params"]["sha256"],
+                "customers": manifest["customers"],
+                "days": manifest["days"],
+                "day0": manifest["day0"],
+                "seeds": ",".join(str(s) for s in manifest["seeds"]),
+                "policies": ",".join(manifest["policies"]),
+                "models": manifest["models"],
+                "retrain_days": manifest["retrain_days"],
+            }
+        )
+        metrics = {
+            f"{row['policy']}.{row['kpi']}": row["mean"]
+            for row in summary.iter_rows(named=True)
+            if row["mean"] is not None
+        }
+        mlflow.log_metrics(metrics)
+        for name in ("kpis.parquet", "summary.parquet", "daily.parquet", "violations.parquet",
+                     "manifest.json", "report.html"):  # fmt: skip
+            if (out / name).exists():
+                mlflow.log_artifact(str(out / name))
+        return run.info.run_id

@@ -598,6 +598,114 @@ def evidence(
 
 
 @app.command()
+def twin(
+    customers: Annotated[int, typer.Option(min=50, help="Simulated customers.")] = 20_000,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Nights to run.")] = 90,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(help="none, fixed, regua or oracle; repeat for several (default: all)."),
+    ] = None,
+    strategy: Annotated[
+        list[Path] | None, typer.Option(help="Another strategy folder to run; repeatable.")
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds (books and draws) 1..N.")] = 3,
+    params: Annotated[
+        Path | None, typer.Option(help="Response parameters (default config/twin.yaml).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the figures and the report.")] = Path(
+        "twin"
+    ),
+    books: Annotated[
+        Path | None,
+        typer.Option(help="Where the simulated books are kept and found again (OUT/books)."),
+    ] = None,
+    models: Annotated[
+        Literal["train", "hashed"],
+        typer.Option(
+            help="train: champions trained at day 0 and retrained in the loop; "
+            "hashed: stand-in scores from a hash (fast, for trying strategies)."
+        ),
+    ] = "train",
+    retrain_days: Annotated[
+        int, typer.Option(min=0, help="Retrain the champions every N nights (0: never).")
+    ] = 30,
+    day0: Annotated[str, typer.Option(help="Last day of the simulated past.")] = "2026-10-31",
+    months: Annotated[int, typer.Option(min=6, help="Months of simulated past.")] = 24,
+    ingest: Annotated[
+        bool,
+        typer.Option(
+            "--ingest/--no-ingest",
+            help="Each day's exports through the real ingest (default), or kept in memory.",
+        ),
+    ] = True,
+    mlflow_log: Annotated[
+        bool, typer.Option("--mlflow/--no-mlflow", help="Log to MLflow (experiment regua-twin).")
+    ] = True,
+) -> None:
+    """Run policies night after night against simulated customers and measure the money
+    each recovers, what it costs and whether it kept the law (the collection twin)."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    params = params or settings.config_dir / "twin.yaml"
+    chosen = list(policy or ([] if strategy else ["none", "fixed", "regua", "oracle"]))
+    with _one_line():
+        start = checks.parse_day(day0)
+        unknown = [p for p in chosen if p not in ("none", "fixed", "regua", "oracle")]
+        if unknown:
+            raise checks.CheckError(
+                f"--policy {unknown[0]}: not a policy (none, fixed, regua, oracle; another "
+                "strategy folder goes with --strategy)"
+            )
+        checks.require_config(settings.config_dir)
+        if not params.is_file():
+            raise checks.CheckError(f"{params}: no such parameter file")
+        if mlflow_log:
+            checks.require_tracking_folder(settings.mlflow_tracking_uri)
+    from regua.config import ConfigError
+    from regua.config.twin import load_twin_parameters
+    from regua.dunning.strategies import load_strategy
+    from regua.pipelines.twin import TwinSpec, log_twin, run_twin
+
+    with _one_line(ConfigError):
+        load_twin_parameters(params)
+        for folder in strategy or []:
+            load_strategy(folder, settings.config_dir)
+    spec = TwinSpec(
+        customers=customers,
+        days=days,
+        policies=tuple(dict.fromkeys([*chosen, *(str(s) for s in strategy or [])])),
+        seeds=tuple(range(1, seeds + 1)),
+        params_path=params,
+        out=out,
+        books=books,
+        config_dir=settings.config_dir,
+        day0=start,
+        months=months,
+        models=models,
+        ingest=ingest,
+        retrain_days=retrain_days,
+    )
+    from regua.progress import run_bars
+    from regua.reports.twin import render_twin_report
+
+    with _one_line(FileExistsError, ConfigError), _disk_errors(out=(out, "nothing was replaced")):
+        with run_bars() as report:
+            result = run_twin(spec, progress=report)
+        page = render_twin_report(out)
+    run_id = log_twin(out, settings.mlflow_tracking_uri) if mlflow_log else None
+    import polars as pl
+
+    headline = ["net_recovery_brl", "contact_cost_brl", "guardrail_violations"]
+    summary = result.summary.filter(pl.col("kpi").is_in(headline))
+    for row in summary.iter_rows(named=True):
+        low, high = row["ci_low"], row["ci_high"]
+        interval = f" [{low:,.2f}, {high:,.2f}]" if low is not None else ""
+        typer.echo(f"{row['policy']:>10} {row['kpi']:<22} {row['mean']:>14,.2f}{interval}")
+    typer.echo(f"report {page}" + (f"; MLflow run {run_id}" if run_id else ""))
+
+
+@app.command()
 def features(
     as_of: Annotated[
         list[str],

@@ -8,7 +8,10 @@ A cycle (a month's bills) is paid according to the step that decides it:
   it (everything overdue paid at once, 30-59 or 60-89 days late), rolls it (the old
   bill paid 30-59 days late while the new one is missed), settles it through an
   agreement (instalments with method "agreement", pro rata over the open invoices),
-  or never.
+  or never;
+- once charged off (regua.simulate.risk: the oldest bill passed the charge-off age)
+  the account takes no new bills and its bills stay open, unless an agency recovers
+  them: everything in one payment (method "boleto"), or an agreement as above.
 
 Late payments within a ladder window fall on the earlier of a baseline day and the
 day a reached contact prompts, so the payment hazard rises just after contacts.
@@ -29,16 +32,21 @@ from regua.simulate.invoices import Cycles, Invoices
 from regua.simulate.ladder import BIG_DAY, Ladders, draw_ladders
 from regua.simulate.risk import (
     AGREEMENT_1,
+    CHARGED_OFF,
     CURRENT,
     DEFAULT,
+    EVENT_DAYS,
     LATE_30,
     LATE_60,
     RECOVERING,
+    SETTLED,
+    ChargeOffClock,
     in_agreement,
+    oldest_unpaid,
     sigmoid,
 )
 
-NO_EVENT, CURE, ROLL, AGREE, INSTALMENT, FINAL, BREAK = range(7)
+NO_EVENT, CURE, ROLL, AGREE, INSTALMENT, FINAL, BREAK, RECOVER = range(8)
 PIX, BOLETO, CARD, DEBIT, AGREEMENT = (
     PAYMENT_METHODS.index(m) for m in ("pix", "boleto", "card", "debit", "agreement")
 )
@@ -141,9 +149,12 @@ def step_events(
     customers: CustomerBlock,
     calendar: Calendar,
     rng: np.random.Generator,
+    clock: ChargeOffClock | None = None,
 ) -> tuple[Events, np.ndarray]:
-    """Cure, roll and agreement days of every step; also the ladder start of rolled-into cycles."""
+    """Cure, roll, agreement and recovery days of every step; also the ladder start of
+    rolled-into cycles. With a `clock`, a customer in default pays before their write-off."""
     n, months = states.shape
+    oldest = oldest_unpaid(states, customers.open_month + 1) if clock is not None else None
     kind = np.zeros((n, months), dtype=np.int8)
     day = np.zeros((n, months), dtype=np.int64)
     length = np.zeros((n, months), dtype=np.int8)
@@ -160,14 +171,15 @@ def step_events(
                 (src == LATE_30) & (dst == LATE_30),
                 ~in_agreement(src) & in_agreement(dst),
                 in_agreement(src) & in_agreement(dst),
-                in_agreement(src) & (dst == RECOVERING),
-                in_agreement(src) & (dst == DEFAULT),
+                in_agreement(src) & ((dst == RECOVERING) | (dst == SETTLED)),
+                in_agreement(src) & ((dst == DEFAULT) | (dst == CHARGED_OFF)),
+                (src == CHARGED_OFF) & (dst == SETTLED),
             ],
-            [CURE, ROLL, AGREE, INSTALMENT, FINAL, BREAK],
+            [CURE, ROLL, AGREE, INSTALMENT, FINAL, BREAK, RECOVER],
             default=NO_EVENT,
         )
         length[:, u] = np.where(kind[:, u] == AGREE, dst - AGREEMENT_1 + 2, 0)
-        acts = np.isin(kind[:, u], (CURE, ROLL, AGREE))
+        acts = np.isin(kind[:, u], (CURE, ROLL, AGREE, RECOVER))
 
         who = np.flatnonzero(acts & (src == LATE_30))
         if len(who):
@@ -193,10 +205,17 @@ def step_events(
             )
             day[who, u] = _window_day(ladders, fates.episode[ref], low, high, rng)
 
-        # From default, and for agreement instalments, never on the 1st: the bills stay
-        # unpaid through the first day after a month-end in which they were 60+ late.
-        who = np.flatnonzero(acts & (src == DEFAULT))
-        day[who, u] = month_start + rng.integers(1, 28, size=len(who))
+        # From default or charge-off, and for agreement instalments, never on the 1st: the
+        # bills stay unpaid through the first day after a month-end in which they were 60+
+        # late. From default, before the write-off day (the chain allowed only as many
+        # chances as there are days left before it).
+        who = np.flatnonzero(acts & ((src == DEFAULT) | (src == CHARGED_OFF)))
+        days = np.full(len(who), EVENT_DAYS)
+        if clock is not None:
+            in_default = src[who] == DEFAULT
+            left = clock.window(oldest[who, u], u)
+            days = np.where(in_default, np.maximum(left, 1), days)
+        day[who, u] = month_start + 1 + (rng.random(len(who)) * days).astype(np.int64)
 
         starts = np.flatnonzero(kind[:, u] == AGREE)
         agreement_day[starts] = np.clip(day[starts, u] - month_start + 1, 2, 28)
@@ -276,7 +295,8 @@ def follow_missed_invoices(
     """Payments of missed invoices, step by step, and the day each stopped being chased.
 
     A cure pays everything open, a roll the bills of the month before, an agreement
-    pays each open invoice pro rata in instalments until it completes or breaks.
+    pays each open invoice pro rata in instalments until it completes or breaks, an
+    agency's recovery after charge-off pays everything open by boleto.
     """
     rows = np.flatnonzero(missed)
     who = invoices.customer[rows]
@@ -291,7 +311,9 @@ def follow_missed_invoices(
         kind = events.kind[who, u]
         day = events.day[who, u]
         active = (month < u) & ~closed
+        recover = active & ~agreeing & (kind == RECOVER)
         pay_all = active & ~agreeing & ((kind == CURE) | ((kind == ROLL) & (month == u - 1)))
+        pay_all |= recover
         begin = active & ~agreeing & (kind == AGREE)
         instal = active & agreeing & (kind == INSTALMENT)
         final = active & agreeing & (kind == FINAL)
@@ -302,9 +324,9 @@ def follow_missed_invoices(
             np.select([pay_all | final, begin | instal], [remaining, instalment], default=0.0), 2
         )
         pays = np.flatnonzero(paid > 0)
-        method = np.where(
-            (begin | instal | final)[pays],
-            AGREEMENT,
+        method = np.select(
+            [(begin | instal | final)[pays], recover[pays]],
+            [AGREEMENT, BOLETO],
             _methods(preferred[rows[pays]], np.zeros(len(pays), dtype=bool), rng),
         )
         parts.append(Payments(rows[pays], day[pays], paid[pays], method.astype(np.int8)))
@@ -337,8 +359,10 @@ def simulate_behaviour(
     calendar: Calendar,
     rng: np.random.Generator,
     ladder_rng: np.random.Generator,
+    clock: ChargeOffClock | None = None,
 ) -> Behaviour:
-    """Fates, ladders, events and payment rows of a block (payments after `end` dropped)."""
+    """Fates, ladders, events and payment rows of a block (payments after `end` dropped);
+    `clock` is the chain's charge-off clock, when it had one."""
     fates = classify_cycles(cycles, states, prev, x, customers, rng)
     runs = np.flatnonzero(fates.episode >= 0)
     ladders = draw_ladders(
@@ -351,7 +375,9 @@ def simulate_behaviour(
         calendar=calendar,
         rng=ladder_rng,
     )
-    events, start = step_events(states, prev, cycles, fates, ladders, customers, calendar, rng)
+    events, start = step_events(
+        states, prev, cycles, fates, ladders, customers, calendar, rng, clock
+    )
     fates = replace(fates, start=start)
 
     cycle_day = cycle_payment_days(fates, cycles, events, customers, ladders, rng)

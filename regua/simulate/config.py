@@ -22,6 +22,9 @@ BLOCK_CUSTOMERS = 50_000
 RAW_TABLES = ("customers", "invoices", "payments", "contacts", "macro")
 TRUTH_TABLE = "truth"
 MAX_MONTHS = 120
+MIN_CHARGE_OFF_DAYS = 90
+"""The chain's default state begins at about 90 days past due: an earlier write-off would
+fall inside the windows in which dpd30 and dpd60 customers cure."""
 
 
 class Stage(IntEnum):
@@ -47,13 +50,26 @@ def rng_for(seed: int, stage: Stage, block: int = 0) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """What to simulate: how many customers, how many months back from `end`, and the seed."""
+    """What to simulate: how many customers, how many months back from `end`, and the seed.
+
+    `charge_off_days`: an invoice still unpaid `charge_off_days` days after its due date
+    is written off on the next day; the customer's account is closed (no bill is issued
+    after that day), the written-off invoices stay in the exports unpaid, and an agency
+    may recover some of them later (regua.simulate.risk). 180 by default: CMN Resolution
+    2.682 art. 4 rates an operation more than 180 days late at H (fully provisioned), US
+    card issuers charge off open-end credit at 180 days (the FFIEC's retail credit
+    policy), and it is the collection twin's default (issue 17). Past 180 days nothing
+    the lender's own collection does is left to measure; a bank that keeps a loan on the
+    books longer (2.682 art. 7, about 360 days, our reading) is the measurement's
+    `charge_off_days`, not the simulator's.
+    """
 
     customers: int
     months: int
     seed: int
     end: date = date(2026, 10, 31)
     error_rate: float = 0.0
+    charge_off_days: int = 180
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -62,6 +78,11 @@ class SimulationConfig:
             raise ValueError(f"months must be between 1 and {MAX_MONTHS}, got {self.months}")
         if not 0.0 <= self.error_rate <= 0.5:
             raise ValueError(f"error_rate must be between 0 and 0.5, got {self.error_rate}")
+        if self.charge_off_days < MIN_CHARGE_OFF_DAYS:
+            raise ValueError(
+                f"charge_off_days must be at least {MIN_CHARGE_OFF_DAYS}, "
+                f"got {self.charge_off_days}"
+            )
 
 
 @dataclass

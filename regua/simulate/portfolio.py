@@ -32,7 +32,7 @@ from regua.simulate.defects import inject_defects
 from regua.simulate.invoices import billing_cycles, build_invoices, invoice_ids, invoices_frame
 from regua.simulate.ladder import contact_lifts
 from regua.simulate.macro import MacroPath, macro_frame, simulate_macro
-from regua.simulate.risk import previous_states, simulate_states
+from regua.simulate.risk import charge_off_clock, previous_states, simulate_states
 from regua.simulate.truth import risk_index, truth_frame
 from regua.simulate.writer import Format, Locale, TableWriter
 
@@ -69,6 +69,9 @@ def simulate_block(
     )
     lifts = contact_lifts(customers.reach, customers.responsiveness, customers.allowed)
     x = risk_index(customers, path, config.months)
+    clock = charge_off_clock(
+        calendar.start(np.arange(config.months + 1)), customers.due_day, config.charge_off_days
+    )
     states = simulate_states(
         x,
         lifts,
@@ -76,6 +79,7 @@ def simulate_block(
         customers.initial,
         config.months,
         rng_for(config.seed, Stage.STATES, block),
+        clock,
     )
     prev = previous_states(states, customers.initial)
     cycles = billing_cycles(customers, prev, calendar)
@@ -90,6 +94,7 @@ def simulate_block(
         calendar,
         rng_for(config.seed, Stage.PAYMENTS, block),
         rng_for(config.seed, Stage.LADDER, block),
+        clock,
     )
     contacts = build_contacts(
         behaviour, invoices, customers, calendar, rng_for(config.seed, Stage.CONTACTS, block)

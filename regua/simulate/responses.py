@@ -9,17 +9,19 @@ charge-off run their course. What comes out is what the tools and the bank would
 contacts with their outcomes, payments, and the events the twin counts (opt-outs,
 complaints, disputes, agency fees, discounts given, charge-offs).
 
-Every draw comes from a generator seeded by (seed, day), over rows in a fixed order, so
-the same seed gives the same world whatever else ran. Polars frames throughout, one row
-per customer or per action; no loop over customers.
+Every draw is a uniform keyed by (seed, day, stage, customer, channel): a hash, not a
+generator's stream, so a customer's luck on a day is the same whatever policy ran and
+whoever else was in a case (common random numbers: policies differ by what they did, not
+by the dice), and the oracle can read the outcome every treatment would have had. Polars
+frames throughout, one row per customer or per action; no loop over customers.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import numpy as np
 import polars as pl
 
 from regua.config.twin import CONTACT_CHANNELS, TwinParameters
@@ -35,6 +37,7 @@ STATE_SCHEMA = pl.Schema(
         "promise_day": pl.Date(),
         "promise_amount": pl.Float64(),
         "promise_keep": pl.Boolean(),
+        "promise_keep_p": pl.Float64(),
         "agreement_left": pl.Int32(),
         "agreement_breaks_at": pl.Int32(),
         "agreement_next": pl.Date(),
@@ -86,9 +89,12 @@ class DayResult:
     disputed: pl.Series
     state: pl.DataFrame
     expected: pl.DataFrame
-    """customer_id, day, hazard, expected_brl: the day's chance that each customer in a case
-    pays of their own accord or moved by collection, and what that pays in expectation
-    (partial payments and discounts included): a measure without the noise of the draws."""
+    """customer_id, day, route, hazard, expected_brl: per customer in a case and way of
+    paying (route cure, promise, agreement, agency), the day's chance of paying by it as the
+    day began and what that pays in expectation (partial payments and discounts included).
+    Summed over a run it estimates what the run recovers without the noise of the draws
+    that decide who pays (a promise's keeping counts as its probability, an agreement's
+    instalment as paid)."""
 
 
 def initial_state(customers: pl.DataFrame) -> pl.DataFrame:
@@ -112,8 +118,81 @@ def initial_state(customers: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _rng(seed: int, day: date, stage: str) -> np.random.Generator:
-    return np.random.default_rng([seed, day.toordinal(), STAGES[stage]])
+def _stream(seed: int, day: date, stage: str, slot: int) -> int:
+    """A 64-bit hash seed for one draw of one stage on one day of a run."""
+    parts = repr((seed, day.toordinal(), STAGES[stage], slot)).encode()
+    return int.from_bytes(hashlib.blake2b(parts, digest_size=8).digest(), "little")
+
+
+def uniform(seed: int, day: date, stage: str, slot: int, *keys: str) -> pl.Expr:
+    """A uniform draw in [0, 1) per row, keyed by the row's `keys` columns (53 bits)."""
+    key = pl.concat_str([pl.col(k).fill_null("") for k in keys], separator="|")
+    return (key.hash(_stream(seed, day, stage, slot)) // 2048).cast(pl.Float64) / 2.0**53
+
+
+def contact_draws(seed: int, day: date) -> list[pl.Expr]:
+    """A contact's draws (reach, read, opt-out, complaint, dispute), keyed by its customer
+    and channel: the same contact on the same day meets the same luck under any policy."""
+    names = ("_u_reach", "_u_read", "_u_opt", "_u_complaint", "_u_dispute")
+    return [
+        uniform(seed, day, "contacts", slot, "customer_id", "channel").alias(name)
+        for slot, name in enumerate(names)
+    ]
+
+
+def cure_draws(seed: int, day: date) -> list[pl.Expr]:
+    """A customer's cure draws of the day: whether they pay, partly or not, and how much."""
+    names = ("_u", "_u_partial", "_u_share")
+    return [
+        uniform(seed, day, "cure", slot, "customer_id").alias(name)
+        for slot, name in enumerate(names)
+    ]
+
+
+def channel_trait(prefix: str, default: float) -> pl.Expr:
+    """The customer's `<prefix>_<channel>` trait for the row's channel (`default` for a
+    channel that is not a contact with the person: bureau, agency)."""
+    return pl.coalesce(
+        *(pl.when(pl.col("channel") == c).then(pl.col(f"{prefix}_{c}")) for c in CONTACT_CHANNELS),
+        pl.lit(default),
+    )
+
+
+def contact_lift(params: TwinParameters) -> pl.Expr:
+    """What a read contact multiplies the cure hazard by: channel x tone x early x fatigue
+    (columns channel, tone, dpd and `_recent`, the customer's counted contacts of the week)."""
+    channel = {c: params.channels[c].lift for c in CONTACT_CHANNELS}
+    tone = {t: v.lift for t, v in params.tones.items()}
+    return (
+        pl.col("channel").replace_strict(channel, default=1.0)
+        * pl.col("tone").replace_strict(tone, default=1.0)
+        * pl.when(pl.col("dpd").fill_null(0) <= params.early_days)
+        .then(params.early_bonus)
+        .otherwise(1.0)
+        * pl.lit(params.fatigue.lift_factor).pow(pl.col("_recent"))
+    )
+
+
+def cure_hazard(params: TwinParameters, day: date, lift: pl.Expr | None = None) -> pl.Expr:
+    """The day's chance of paying what is past due: the bucket's self-cure x character x the
+    lift that holds (or `lift`, when given) x an offer that holds (columns dpd, character,
+    stressed, lift, lift_until, offer_pct, offer_until)."""
+    offers = params.offers
+    pct = (
+        pl.when(pl.col("offer_until") >= day).then(pl.col("offer_pct").fill_null(0)).otherwise(0.0)
+    )
+    elasticity = (
+        pl.when(pl.col("stressed").fill_null(False))
+        .then(offers.elasticity_stressed)
+        .otherwise(offers.elasticity_unstressed)
+    )
+    holding = pl.when(pl.col("lift_until") >= day).then(pl.col("lift")).otherwise(1.0)
+    return (
+        _bucket_hazard(params)
+        * (params.self_cure.character_weight * pl.col("character").fill_null(0)).exp()
+        * (holding.fill_null(1.0) if lift is None else lift)
+        * (1 + elasticity * pct)
+    ).clip(0, 0.95)
 
 
 def _bucket_hazard(params: TwinParameters) -> pl.Expr:
@@ -246,19 +325,35 @@ def respond(
     )
     # One way of paying per customer and day, each seeing what the one before left: a
     # promise falling due, else an agreement's instalment, else a cure, else the agency.
-    promised, state = _promises_due(day, cases, state)
+    promised, promise_expected, state = _promises_due(day, cases, state)
     contacts, state = make_promises(day, contacts, cases, traits, state, params, seed)
     unpaid = cases.join(promised.select("customer_id").unique(), on="customer_id", how="anti")
     agreements, state = _agreements(day, actions, contacts, unpaid, traits, state, params, seed)
     contacts = contacts.drop("_read").cast(dict(CONTACT_SCHEMA)).sort("contact_id")
     paying = pl.concat([promised, agreements]).select("customer_id").unique()
-    cured, expected = _cures(day, cases, traits, state, params, seed, paying)
+    cured, cure_expected = _cures(day, cases, traits, state, params, seed, paying)
     paying = pl.concat([paying, cured.select("customer_id")]).unique()
     held = past_due_cases(open_invoices, day, charge_off_days=None).join(
         paying, on="customer_id", how="anti"
     )
-    agency, fees = _agency(day, held, traits, state, params, seed)
+    agency, fees, agency_expected = _agency(day, held, traits, state, params, seed)
     payments = pl.concat([agreements, promised, cured, agency], how="vertical_relaxed")
+    instalments = agreements.group_by("customer_id").agg(pl.col("amount").sum().alias("_paid"))
+    expected = pl.concat(
+        [
+            cure_expected,
+            promise_expected,
+            instalments.select(
+                "customer_id",
+                pl.lit(day).alias("day"),
+                pl.lit("agreement").alias("route"),
+                pl.lit(1.0).alias("hazard"),
+                pl.col("_paid").alias("expected_brl"),
+            ),
+            agency_expected,
+        ],
+        how="vertical_relaxed",
+    ).sort("customer_id", "route")
     events = pl.concat(
         [events, fees, charged_off(open_invoices, day, params.charge_off_days)],
         how="vertical_relaxed",
@@ -305,25 +400,9 @@ def _contacts(
         .sort("action_id")
     )
     to_person = pl.col("channel").is_in(CONTACT_CHANNELS)
-    reach = pl.coalesce(
-        *(pl.when(pl.col("channel") == c).then(pl.col(f"reach_{c}")) for c in CONTACT_CHANNELS),
-        pl.lit(1.0),
-    )
-    responsive = pl.coalesce(
-        *(
-            pl.when(pl.col("channel") == c).then(pl.col(f"responsiveness_{c}"))
-            for c in CONTACT_CHANNELS
-        ),
-        pl.lit(0.0),
-    )
-    draws = _rng(seed, day, "contacts").random((rows.height, 5))
-    rows = rows.with_columns(
-        pl.Series("_u_reach", draws[:, 0]),
-        pl.Series("_u_read", draws[:, 1]),
-        pl.Series("_u_opt", draws[:, 2]),
-        pl.Series("_u_complaint", draws[:, 3]),
-        pl.Series("_u_dispute", draws[:, 4]),
-    ).with_columns(
+    reach = channel_trait("reach", 1.0)
+    responsive = channel_trait("responsiveness", 0.0)
+    rows = rows.with_columns(contact_draws(seed, day)).with_columns(
         (~to_person | (pl.col("_u_reach") < reach.fill_null(0.5))).alias("_delivered"),
     )
     rows = rows.with_columns(
@@ -334,14 +413,7 @@ def _contacts(
     channel = {c: params.channels[c] for c in CONTACT_CHANNELS}
     tone = params.tones
     fatigue = params.fatigue
-    lift = (
-        pl.col("channel").replace_strict({c: v.lift for c, v in channel.items()}, default=1.0)
-        * pl.col("tone").replace_strict({t: v.lift for t, v in tone.items()}, default=1.0)
-        * pl.when(pl.col("dpd").fill_null(0) <= params.early_days)
-        .then(params.early_bonus)
-        .otherwise(1.0)
-        * pl.lit(fatigue.lift_factor).pow(pl.col("_recent"))
-    )
+    lift = contact_lift(params)
     notice = pl.col("purpose") == "negative_listing_notice"
     listing = pl.col("purpose") == "negative_listing"
     rows = rows.with_columns(
@@ -527,7 +599,6 @@ def _agreements(
         )
         .sort("customer_id")
     )
-    draws = _rng(seed, day, "offers").random((new.height, 2))
     take = (
         pl.when(pl.col("stressed").fill_null(False))
         .then(offers.agreement_stressed)
@@ -535,7 +606,10 @@ def _agreements(
     )
     n = pl.col("max_installments").fill_null(6).clip(1, 48)
     taken = (
-        new.with_columns(pl.Series("_u", draws[:, 0]), pl.Series("_u_break", draws[:, 1]))
+        new.with_columns(
+            uniform(seed, day, "offers", 0, "customer_id").alias("_u"),
+            uniform(seed, day, "offers", 1, "customer_id").alias("_u_break"),
+        )
         .filter(pl.col("_u") < take)
         .with_columns(
             # the discount is for paying in one go; instalments pay what is past due
@@ -607,7 +681,7 @@ def _agreements(
 
 def _promises_due(
     day: date, cases: pl.DataFrame, state: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Promises falling due today: kept ones paid in full (at the offer's price if it holds)."""
     kept = (
         state.filter((pl.col("promise_day") == day) & pl.col("promise_keep"))
@@ -615,11 +689,24 @@ def _promises_due(
         .with_columns(_discount(day).alias("_discount"))
     )
     payments = _pay(kept, pl.lit(1.0), day, "pix", "customer", "P")
+    expected = (
+        state.filter(pl.col("promise_day") == day)
+        .join(cases, on="customer_id", how="inner")
+        .select(
+            "customer_id",
+            pl.lit(day).alias("day"),
+            pl.lit("promise").alias("route"),
+            pl.col("promise_keep_p").alias("hazard"),
+            (pl.col("promise_keep_p") * pl.col("past_due") * (1 - _discount(day)))
+            .round(4)
+            .alias("expected_brl"),
+        )
+    )
     state = state.with_columns(
         pl.when(pl.col("promise_day") <= day).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("promise_amount", "promise_keep", "promise_day")
+        for c in ("promise_amount", "promise_keep", "promise_keep_p", "promise_day")
     )
-    return payments, state
+    return payments, expected, state
 
 
 def _discount(day: date) -> pl.Expr:
@@ -658,7 +745,6 @@ def make_promises(
         .sort("contact_id")
         .unique("customer_id", keep="first", maintain_order=True)
     )
-    draws = _rng(seed, day, "promises").random((candidates.height, 3))
     span = rules.days_max - rules.days_min + 1
     keep = 1 / (
         1
@@ -668,9 +754,9 @@ def make_promises(
     )
     made = (
         candidates.with_columns(
-            pl.Series("_u", draws[:, 0]),
-            pl.Series("_u_day", draws[:, 1]),
-            pl.Series("_u_keep", draws[:, 2]),
+            uniform(seed, day, "promises", 0, "customer_id").alias("_u"),
+            uniform(seed, day, "promises", 1, "customer_id").alias("_u_day"),
+            uniform(seed, day, "promises", 2, "customer_id").alias("_u_keep"),
         )
         .filter(pl.col("_u") < rules.make)
         .with_columns(
@@ -682,6 +768,7 @@ def make_promises(
             ).alias("_promise_day"),
             pl.col("past_due").round(2).alias("_promise_amount"),
             (pl.col("_u_keep") < keep).alias("_keep"),
+            keep.alias("_keep_p"),
         )
     )
     contacts = (
@@ -702,7 +789,7 @@ def make_promises(
     )
     state = (
         state.join(
-            made.select("customer_id", "_promise_day", "_promise_amount", "_keep"),
+            made.select("customer_id", "_promise_day", "_promise_amount", "_keep", "_keep_p"),
             on="customer_id",
             how="left",
         )
@@ -710,8 +797,9 @@ def make_promises(
             pl.coalesce("_promise_day", "promise_day").alias("promise_day"),
             pl.coalesce("_promise_amount", "promise_amount").alias("promise_amount"),
             pl.coalesce("_keep", "promise_keep").alias("promise_keep"),
+            pl.coalesce("_keep_p", "promise_keep_p").alias("promise_keep_p"),
         )
-        .drop("_promise_day", "_promise_amount", "_keep")
+        .drop("_promise_day", "_promise_amount", "_keep", "_keep_p")
     )
     return contacts, state
 
@@ -726,7 +814,6 @@ def _cures(
     already: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Customers who pay today of their own accord or moved by a contact or an offer."""
-    offers = params.offers
     rows = (
         cases.join(already.select("customer_id").unique(), on="customer_id", how="anti")
         .join(traits.select("customer_id", "character", "stressed"), on="customer_id", how="left")
@@ -734,33 +821,16 @@ def _cures(
         .filter(pl.col("agency_since").is_null() & pl.col("agreement_left").is_null())
         .sort("customer_id")
     )
-    pct = (
-        pl.when(pl.col("offer_until") >= day).then(pl.col("offer_pct").fill_null(0)).otherwise(0.0)
-    )
-    elasticity = (
-        pl.when(pl.col("stressed").fill_null(False))
-        .then(offers.elasticity_stressed)
-        .otherwise(offers.elasticity_unstressed)
-    )
-    hazard = (
-        _bucket_hazard(params)
-        * (params.self_cure.character_weight * pl.col("character").fill_null(0)).exp()
-        * pl.when(pl.col("lift_until") >= day).then(pl.col("lift")).otherwise(1.0).fill_null(1.0)
-        * (1 + elasticity * pct)
-    ).clip(0, 0.95)
-    draws = _rng(seed, day, "cure").random((rows.height, 3))
+    hazard = cure_hazard(params, day)
     rows = rows.with_columns(
-        hazard.alias("_hazard"),
-        _discount(day).alias("_discount"),
-        pl.Series("_u", draws[:, 0]),
-        pl.Series("_u_partial", draws[:, 1]),
-        pl.Series("_u_share", draws[:, 2]),
+        hazard.alias("_hazard"), _discount(day).alias("_discount"), *cure_draws(seed, day)
     )
     # a partial payment pays 30-70% (half on average) of what is past due
     mean_share = 1 - params.partial_payment * 0.5
     expected = rows.select(
         "customer_id",
         pl.lit(day).alias("day"),
+        pl.lit("cure").alias("route"),
         "_hazard",
         (pl.col("_hazard") * pl.col("past_due") * mean_share * (1 - pl.col("_discount")))
         .round(4)
@@ -782,8 +852,9 @@ def _agency(
     state: pl.DataFrame,
     params: TwinParameters,
     seed: int,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """What the agency recovers today from the cases it holds, and its fee."""
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """What the agency recovers today from the cases it holds, its fee, and what it was
+    expected to recover."""
     held = (
         state.filter(pl.col("agency_since") < day)
         .select("customer_id")
@@ -792,9 +863,8 @@ def _agency(
         .sort("customer_id")
     )
     rate = params.agency.daily_recovery * (0.3 * pl.col("capacity").fill_null(0)).exp()
-    draws = _rng(seed, day, "agency").random(held.height)
     recovered = (
-        held.with_columns(pl.Series("_u", draws))
+        held.with_columns(uniform(seed, day, "agency", 0, "customer_id").alias("_u"))
         .filter(pl.col("_u") < rate)
         .with_columns(pl.lit(0.0).alias("_discount"))
     )
@@ -806,7 +876,14 @@ def _agency(
             "customer_id", pl.lit(day).alias("day"), pl.lit("agency_fee").alias("kind"), "amount"
         )
     )
-    return payments, fees
+    expected = held.select(
+        "customer_id",
+        pl.lit(day).alias("day"),
+        pl.lit("agency").alias("route"),
+        rate.alias("hazard"),
+        (rate * pl.col("past_due")).round(4).alias("expected_brl"),
+    )
+    return payments, fees, expected
 
 
 def _settle(state: pl.DataFrame, cases: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
@@ -827,5 +904,6 @@ def _settle(state: pl.DataFrame, cases: pl.DataFrame, paid: pl.DataFrame) -> pl.
             "promise_day",
             "promise_amount",
             "promise_keep",
+            "promise_keep_p",
         )
     )

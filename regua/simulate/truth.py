@@ -6,7 +6,9 @@ Columns of `truth/truth.parquet` (T is the month, month_end its last day, capped
 - state: the customer's delinquency state after month T's step (regua.simulate.risk):
   current, recovering, dpd30 (month T's bill will not be paid within 29 days of due),
   dpd60 (a bill is past or about to pass 60 days), default, agreement_k (k agreement
-  instalments left), not_billed (no bill yet: opened this month or later).
+  instalments left), not_billed (no bill yet: opened this month or later),
+  charged_off (a bill passed the charge-off age: written off, the account closed),
+  closed (charged off, then everything recovered: owes nothing, never billed again).
 - opened: the relationship had begun by month_end.
 - latent_risk: the risk index of month T in log-odds, the sum of
   risk_character + risk_capacity + risk_capital + risk_collateral + risk_conditions
@@ -14,15 +16,19 @@ Columns of `truth/truth.parquet` (T is the month, month_end its last day, capped
 - pd_next_month: probability of not paying in full, within 29 days of its due date, the
   next bill (the one issued in month T+1); for customers whose account is blocked it is
   the probability of not clearing what is overdue next month (dpd60, default) or of
-  missing the next agreement instalment (agreement).
+  missing the next agreement instalment (agreement); for charged_off the probability
+  that the agency recovers nothing next month, for closed 0 (no bill). In the month a
+  default reaches the charge-off age the chance of a cure is cut to the days left
+  before it; this column does not cut it.
 - pd_60_180d: probability that some invoice of the customer is 60 or more days past due
   on some day t in (month_end, month_end + 180 days], where an invoice is k days past
   due on day t when t - due_at = k and it is not paid in full by the end of day t. It
-  is 1 for states dpd60, default and agreement_k (an invoice already is, or is about
-  to be, that late), and otherwise the probability that the chain enters dpd60 at one
-  of the next five steps. It is computed exactly, not by Monte Carlo: the chain is
-  propagated over {current, recovering, dpd30} with the transition probabilities of
-  each future month (months after `end` use the simulated but unwritten macro path).
+  is 1 for states dpd60, default, agreement_k and charged_off (an invoice already is,
+  or is about to be, that late), 0 for closed (never billed again), and otherwise the
+  probability that the chain enters dpd60 at one of the next five steps. It is
+  computed exactly, not by Monte Carlo: the chain is propagated over {current,
+  recovering, dpd30} with the transition probabilities of each future month (months
+  after `end` use the simulated but unwritten macro path).
   Bills fall due on days 8-28, so the chain entering dpd60 at step u is the day the
   bill of month u-1 turns 60 days past due, and this event matches the written
   invoices and payments day for day.
@@ -36,7 +42,8 @@ Columns of `truth/truth.parquet` (T is the month, month_end its last day, capped
   overdue at the next step, i.e. within about 30 days: from dpd30 a cure or a roll
   (the overdue bill paid), from dpd60 or default a cure. For every other state
   (current, recovering, agreement_k, not_billed) it is evaluated as if the customer's
-  bill had just gone 30 days overdue (dpd30).
+  bill had just gone 30 days overdue (dpd30); for charged_off it is the agency
+  recovering everything in one go, for closed 0.
 - character: the hidden trait behind risk_character (standard normal, higher pays
   better; the bureau score reflects it with noise). punctuality: the hidden trait that
   makes a customer pay before due rather than a few days late.
@@ -61,16 +68,20 @@ from regua.simulate.calendar import Calendar
 from regua.simulate.customers import CustomerBlock
 from regua.simulate.macro import SHOCK_FLAG_LEVEL, MacroPath
 from regua.simulate.risk import (
+    CHARGED_OFF,
     DEFAULT,
     LATE_30,
     LATE_60,
     RECOVERING,
     RECOVERY_RATE,
+    SETTLED,
     STATE_LABELS,
     Lifts,
     Transitions,
     in_agreement,
+    in_late_default,
     is_blocked,
+    oldest_unpaid,
     previous_states,
     transition_probabilities,
 )
@@ -91,7 +102,8 @@ def _chance_of_60(
     """Probability that the chain, in `start` before the first of `steps`, enters dpd60 at
     one of them; step k of column T uses the transitions of month T + k."""
     month_grid = np.arange(months)[None, :]
-    v_c = ((start != LATE_30) & (start != RECOVERING) & ~is_blocked(start)).astype(float)
+    settled = start == SETTLED
+    v_c = ((start != LATE_30) & (start != RECOVERING) & ~is_blocked(start) & ~settled).astype(float)
     v_r = (start == RECOVERING).astype(float)
     v_x = (start == LATE_30).astype(float)
     for k in steps:
@@ -106,7 +118,7 @@ def _chance_of_60(
         v_c = np.where(moves, new_c, v_c)
         v_r = np.where(moves, new_r, v_r)
         v_x = np.where(moves, new_x, v_x)
-    return np.where(is_blocked(start), 1.0, 1.0 - (v_c + v_r + v_x))
+    return np.where(is_blocked(start), 1.0, np.where(settled, 0.0, 1.0 - (v_c + v_r + v_x)))
 
 
 def truth_probabilities(
@@ -127,6 +139,12 @@ def truth_probabilities(
     def nxt(values: np.ndarray) -> np.ndarray:
         return values[:, 1 : months + 1]
 
+    # the next step finds a customer in D in their first month of default or later
+    late = in_late_default(
+        oldest_unpaid(states, billed_from[:, 0])[:, 1:], np.arange(1, months + 1)
+    )
+    cure_default = np.where(late, nxt(t.cure_default_late), nxt(t.cure_default))
+
     pd_next = np.select(
         [
             states == RECOVERING,
@@ -134,19 +152,28 @@ def truth_probabilities(
             states == LATE_60,
             states == DEFAULT,
             in_agreement(states),
+            states == CHARGED_OFF,
+            states == SETTLED,
         ],
         [
             nxt(t.miss_recovering),
             1 - nxt(t.cure_late_30),
             1 - nxt(t.cure_late_60),
-            1 - nxt(t.cure_default),
+            1 - cure_default,
             nxt(t.break_agreement),
+            1 - nxt(t.recover_charged_off),
+            np.zeros(states.shape),
         ],
         default=nxt(t.miss_current),
     )
     propensity = np.select(
-        [states == LATE_60, states == DEFAULT],
-        [nxt(t.cure_late_60), nxt(t.cure_default)],
+        [states == LATE_60, states == DEFAULT, states == CHARGED_OFF, states == SETTLED],
+        [
+            nxt(t.cure_late_60),
+            cure_default,
+            nxt(t.recover_charged_off),
+            np.zeros(states.shape),
+        ],
         default=nxt(t.cure_late_30) + nxt(t.roll_late_30),
     )
     return {

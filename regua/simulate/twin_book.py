@@ -266,7 +266,17 @@ def build_twin_book(
     config = SimulationConfig(customers=customers, months=months, seed=seed, end=end)
     simulate_portfolio(config, folder / "raw")
     ingest_exports(folder / "raw", store_dir, settings=settings or get_settings(), build_docs=False)
+    return open_twin_book(folder, day0, days)
+
+
+def open_twin_book(folder: Path, day0: date, days: int) -> TwinBook:
+    """The book of a simulation `build_twin_book` (or `regua simulate` + `regua ingest`)
+    left in `folder` (its raw/truth and its store), split at day0."""
+    _check_days(days)
+    store_dir = Path(folder) / "store"
+    truth_file = Path(folder) / "raw" / "truth" / "truth.parquet"
+    if not truth_file.exists():
+        raise FileNotFoundError(f"{truth_file}: the twin needs the simulation's truth")
     store = Store(store_dir)
     tables = {name: store.read(name) for name in TABLE_NAMES}
-    truth = pl.scan_parquet(folder / "raw" / "truth" / "truth.parquet")
-    return split_book(tables, truth, day0, days, store_dir)
+    return split_book(tables, pl.scan_parquet(truth_file), day0, days, store_dir)

@@ -66,6 +66,11 @@ def actions(ids: list[str], channel: str, purpose: str = "reminder", **extra) ->
     )
 
 
+def cures(day) -> pl.DataFrame:
+    """The day's expected rows of the cure route (chances of paying of one's own accord)."""
+    return day.expected.filter(pl.col("route") == "cure")
+
+
 def test_the_same_seed_gives_the_same_day_and_another_seed_another():
     traits, invoices, state = book(500)
     todo = actions(traits["customer_id"].head(200).to_list(), "phone")
@@ -81,7 +86,7 @@ def test_without_contact_customers_pay_at_the_stated_self_cure_rate():
     traits, invoices, state = book(40_000)
     day = respond(DAY, pl.DataFrame(), invoices, traits, state, NO_CONTACTS, PARAMS, seed=1)
     rate = PARAMS.self_cure.dpd_1_30
-    assert day.expected["hazard"].unique().to_list() == [pytest.approx(rate)]
+    assert cures(day)["hazard"].unique().to_list() == [pytest.approx(rate)]
     cured = day.payments["customer_id"].n_unique() / 40_000
     assert abs(cured - rate) < 4 * math.sqrt(rate * (1 - rate) / 40_000)
 
@@ -90,7 +95,7 @@ def test_a_call_answered_multiplies_the_chance_of_paying_by_the_phones_lift():
     traits, invoices, state = book(100)
     called = traits["customer_id"].head(50).to_list()
     day = respond(DAY, actions(called, "phone"), invoices, traits, state, NO_CONTACTS, PARAMS, 1)
-    hazard = dict(day.expected.select("customer_id", "hazard").iter_rows())
+    hazard = dict(cures(day).select("customer_id", "hazard").iter_rows())
     base = PARAMS.self_cure.dpd_1_30
     assert hazard[called[0]] == pytest.approx(base * PARAMS.channels["phone"].lift)
     assert hazard["C00099"] == pytest.approx(base)
@@ -102,7 +107,7 @@ def test_repetition_wears_a_contact_out():
     ids = traits["customer_id"].to_list()
     recent = pl.DataFrame({"customer_id": ids[:5], "n": [2] * 5})
     day = respond(DAY, actions(ids, "sms"), invoices, traits, state, recent, PARAMS, 1)
-    hazard = dict(day.expected.select("customer_id", "hazard").iter_rows())
+    hazard = dict(cures(day).select("customer_id", "hazard").iter_rows())
     fresh = PARAMS.self_cure.dpd_1_30 * PARAMS.channels["sms"].lift
     assert hazard[ids[9]] == pytest.approx(fresh)
     assert hazard[ids[0]] == pytest.approx(fresh * PARAMS.fatigue.lift_factor**2)
@@ -116,7 +121,7 @@ def test_a_discount_moves_the_stressed_and_is_given_away_to_the_others():
         ids = traits["customer_id"].to_list()
         todo = actions(ids, "email", "negotiation_offer", **offer)
         day = respond(DAY, todo, invoices, traits, state, NO_CONTACTS, PARAMS, 1)
-        hazard = day.expected.filter(pl.col("customer_id").is_in(ids))["hazard"]
+        hazard = cures(day).filter(pl.col("customer_id").is_in(ids))["hazard"]
         lifted = PARAMS.self_cure.dpd_1_30 * PARAMS.channels["email"].lift
         assert hazard.to_list() == [pytest.approx(lifted * (1 + elasticity * 10))] * hazard.len()
         cash = day.payments.filter(pl.col("method") == "pix")

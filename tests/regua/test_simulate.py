@@ -121,9 +121,9 @@ def chain_60_label(truth: pl.DataFrame) -> pl.DataFrame:
     ahead = pl.any_horizontal(
         pl.col("enters").shift(-k).over(by).fill_null(False) for k in range(1, 6)
     )
-    blocked = pl.col("state").is_in(["dpd60", "default"]) | pl.col("state").str.starts_with(
-        "agreement"
-    )
+    blocked = pl.col("state").is_in(["dpd60", "default", "charged_off"]) | pl.col(
+        "state"
+    ).str.starts_with("agreement")
     return states.select(by, "month_end", chain=blocked | ahead)
 
 
