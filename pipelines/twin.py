@@ -49,7 +49,7 @@ from regua.dunning.outcomes import due_actions
 from regua.dunning.strategies import load_strategy
 from regua.features.build import open_invoice_plan
 from regua.models.gbm import MonotoneGBMClassifier
-from regua.models.scoring import score
+from regua.models.scoring import load_champion, score
 from regua.models.train import TrainingSpec, train, training_dates
 from regua.pipelines.twin_exports import TwinStore
 from regua.settings import get_settings
@@ -528,7 +528,10 @@ def run_figures(
     return kpis, daily
 
 
-Models = Literal["train", "hashed"]
+Models = Literal["train", "registry", "hashed"]
+"""train: champions trained on each book at day 0; registry: the MLflow registry's
+champions (`models.scoring.load_champion`) at day 0; both retrained every `retrain_days`.
+hashed: stand-in scores, no model (quick trials of ladders)."""
 
 
 @dataclass(frozen=True)
@@ -626,6 +629,12 @@ def run_twin(
             champions = train_champions(tables, book.day0, spec.snapshots, seed)
             seconds[f"train/{seed}"] = {"train": time.perf_counter() - started}
             aucs[str(seed)] = champions.auc
+        elif spec.models == "registry":
+            champions = Champions(
+                delinquency=load_champion("delinquency").model,
+                propensity=load_champion("propensity_to_pay").model,
+                trained_on=book.day0,
+            )
         for policy in spec.policies:
             label = policy_label(policy)
             scorer: Scorer = (

@@ -620,10 +620,11 @@ def twin(
         typer.Option(help="Where the simulated books are kept and found again (OUT/books)."),
     ] = None,
     models: Annotated[
-        Literal["train", "hashed"],
+        Literal["train", "registry", "hashed"],
         typer.Option(
-            help="train: champions trained at day 0 and retrained in the loop; "
-            "hashed: stand-in scores from a hash (fast, for trying strategies)."
+            help="train: champions trained on each book at day 0; registry: the MLflow "
+            "registry's champions; both retrained in the loop. hashed: stand-in scores from "
+            "a hash (fast, for trying ladders)."
         ),
     ] = "train",
     retrain_days: Annotated[
@@ -660,7 +661,7 @@ def twin(
         checks.require_config(settings.config_dir)
         if not params.is_file():
             raise checks.CheckError(f"{params}: no such parameter file")
-        if mlflow_log:
+        if mlflow_log or models == "registry":
             checks.require_tracking_folder(settings.mlflow_tracking_uri)
     from regua.config import ConfigError
     from regua.config.twin import load_twin_parameters
@@ -686,10 +687,12 @@ def twin(
         ingest=ingest,
         retrain_days=retrain_days,
     )
+    from regua.models.scoring import NoChampionError
     from regua.progress import run_bars
     from regua.reports.twin import render_twin_report
 
-    with _one_line(FileExistsError, ConfigError), _disk_errors(out=(out, "nothing was replaced")):
+    refusals = (FileExistsError, ConfigError, NoChampionError)
+    with _one_line(*refusals), _disk_errors(out=(out, "nothing was replaced")):
         with run_bars() as report:
             result = run_twin(spec, progress=report)
         page = render_twin_report(out)

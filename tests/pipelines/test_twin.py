@@ -183,3 +183,17 @@ def test_an_unknown_policy_is_one_line_and_exit_2(tmp_path):
     assert "--policy smart: not a policy" in outcome.output
     assert "Traceback" not in outcome.output
     assert not any(Path(tmp_path).iterdir())
+
+
+def test_a_bad_strategy_or_parameter_file_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "twin.yaml").write_text("name: broken\n")
+    cases = {
+        "--strategy": (str(tmp_path / "nowhere"), "a strategy folder needs segments.yaml"),
+        "--params": (str(tmp_path / "twin.yaml"), "charge_off_days: Field required"),
+    }
+    for option, (value, message) in cases.items():
+        out = tmp_path / option.strip("-")
+        outcome = CliRunner().invoke(app, ["twin", option, value, "--out", str(out)])
+        assert outcome.exit_code == 2, outcome.output
+        assert message in outcome.output and "Traceback" not in outcome.output
+        assert not out.exists()
