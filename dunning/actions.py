@@ -27,12 +27,14 @@ from regua.config.dunning import (
     load_ladders,
     load_segments,
 )
+from regua.config.experiments import NO_EXPERIMENTS, ExperimentsConfig, load_experiments
 from regua.config.guardrails import GuardrailsConfig, load_guardrails
 from regua.config.limits import LimitsConfig, load_limits
 from regua.contract import UFS
 from regua.dunning.calendar import holiday_table
-from regua.dunning.cases import history
+from regua.dunning.cases import history, open_cases
 from regua.dunning.charges import late_charges
+from regua.dunning.experiments import EXPERIMENT_COLUMNS, assign_cells
 from regua.dunning.guardrails import apply_guardrails
 from regua.dunning.limits import recommend_limits
 from regua.dunning.outputs import ACTIONS, LIMITS, SEGMENTS
@@ -61,6 +63,7 @@ class DunningConfig:
     limits: LimitsConfig
     cases: CasesConfig
     charges: ChargesConfig
+    experiments: ExperimentsConfig = NO_EXPERIMENTS
 
 
 def check_listing_notices(ladders: LaddersConfig, guardrails: GuardrailsConfig, path: Path) -> None:
@@ -87,13 +90,15 @@ def load_dunning_config(config_dir: Path | None = None) -> DunningConfig:
     guardrails = load_guardrails(folder / "guardrails.yaml")
     check_listing_notices(ladders, guardrails, folder / "ladders.yaml")
     check_other_templates(ladders.creditor, get_settings().templates_dir)
+    segments = load_segments(folder / "segments.yaml", ladders)
     return DunningConfig(
-        segments=load_segments(folder / "segments.yaml", ladders),
+        segments=segments,
         ladders=ladders,
         guardrails=guardrails,
         limits=load_limits(folder / "limits.yaml"),
         cases=load_cases(folder / "cases.yaml"),
         charges=load_charges(folder / "charges.yaml"),
+        experiments=load_experiments(folder / "strategies.yaml", ladders, segments),
     )
 
 
@@ -188,11 +193,14 @@ def decide(
     agreement_days = config.cases.agreements.active_days
     status = open_invoice_status(open_invoices.lazy(), as_of, agreement_days).collect().lazy()
     past = history(lazy["contacts"], steps.lazy(), as_of).collect()
+    cases = open_cases(status, as_of).select("customer_id", "case_id", "case_opened_on")
+    segments = assign_cells(segments, scored, cases.collect(), config.experiments, as_of)
     plan_steps = steps.lazy().select(
         "ladder_id", "step_id", "step_order", "offset_days", "channel", "template_id", "purpose"
     )
+    ladders_tonight = segments.drop("case_id", *EXPERIMENT_COLUMNS).lazy()
     plan = plan_actions(
-        status, segments.lazy(), plan_steps, past.lazy(), lazy["invoices"], lazy["payments"],
+        status, ladders_tonight, plan_steps, past.lazy(), lazy["invoices"], lazy["payments"],
         as_of, config.cases, config.guardrails.written_notice_channels,
         broken_promise_steps(config.ladders).lazy(), national_holidays(as_of),
     )  # fmt: skip
@@ -208,9 +216,11 @@ def decide(
     ).unique()
     reasons = _reasons(scored, read_today, delinquency_model)
     scores = scored.select("customer_id", "pd", "propensity")
+    cells = segments.select("customer_id", *EXPERIMENT_COLUMNS)
     actions = (
         actions.join(scores, on="customer_id", how="left")
         .join(reasons, on="customer_id", how="left")
+        .join(cells, on="customer_id", how="left")
         .with_columns(pl.lit(as_of).alias("as_of"))
     )
     limits = limits.join(reasons, on="customer_id", how="left").with_columns(

@@ -63,6 +63,19 @@ _TOP_REASONS = OutputColumn(
     "Joined with ' | ' in CSV and SQL.",
 )
 
+_EXPERIMENT = OutputColumn(
+    "experiment_id",
+    pl.String(),
+    "The strategy experiment (config/strategies.yaml) the customer's case is in; null outside "
+    "every experiment.",
+)
+_CELL = OutputColumn(
+    "cell",
+    pl.String(),
+    "The case's cell of that experiment (champion, a challenger or control): a stable draw "
+    "from the case id, kept until the case closes; null outside every experiment.",
+)
+
 _DATE = pl.Date()
 _TEXT = pl.String()
 _MONEY = pl.Float64()
@@ -260,6 +273,8 @@ ACTIONS = OutputTable(
         _PD,
         _PROPENSITY,
         _TOP_REASONS,
+        _EXPERIMENT,
+        _CELL,
     ),
 )
 SEGMENTS = OutputTable(
@@ -272,7 +287,11 @@ SEGMENTS = OutputTable(
         OutputColumn(
             "segment", pl.String(), "The one segment of the customer (config/segments.yaml)."
         ),
-        OutputColumn("ladder_id", pl.String(), "The dunning ladder the segment follows."),
+        OutputColumn(
+            "ladder_id",
+            pl.String(),
+            "The dunning ladder the segment follows, or the experiment cell's ladder.",
+        ),
         OutputColumn("risk_band", pl.String(), "Band of the PD (config/segments.yaml bands.risk)."),
         OutputColumn(
             "propensity_band",
@@ -290,6 +309,13 @@ SEGMENTS = OutputTable(
         ),
         _PD,
         _PROPENSITY,
+        OutputColumn(
+            "case_id",
+            pl.String(),
+            "The customer's open collection case tonight; null when nothing is past due.",
+        ),
+        _EXPERIMENT,
+        _CELL,
     ),
 )
 LIMITS = OutputTable(

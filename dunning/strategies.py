@@ -17,6 +17,7 @@ from pathlib import Path
 
 from regua.config import ConfigError
 from regua.config.dunning import load_ladders, load_segments
+from regua.config.experiments import load_experiments
 from regua.dunning.actions import DunningConfig, check_listing_notices, load_dunning_config
 from regua.settings import get_settings
 
@@ -43,6 +44,7 @@ def load_strategy(folder: Path, base: Path | None = None) -> DunningConfig:
     from `base` (default: the settings' config folder), each file validated by its loader.
 
     The strategy must name the base's creditor: every message carries it (CDC art. 42-A).
+    Its experiments are its own folder's strategies.yaml (none without one).
     Errors are `ConfigError` reading "<file>: <key.path>: <rule>".
     """
     base_config = load_dunning_config(base)
@@ -59,4 +61,7 @@ def load_strategy(folder: Path, base: Path | None = None) -> DunningConfig:
         )
     check_listing_notices(ladders, base_config.guardrails, ladders_path)
     segments = load_segments(folder / "segments.yaml", ladders)
-    return dataclasses.replace(base_config, segments=segments, ladders=ladders)
+    experiments = load_experiments(folder / "strategies.yaml", ladders, segments)
+    return dataclasses.replace(
+        base_config, segments=segments, ladders=ladders, experiments=experiments
+    )
