@@ -58,6 +58,14 @@ CUSTOMER_CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "phone", "lett
 """Channels that reach the customer directly: each has a weekly window per UF."""
 BUSINESS_DAY_CHANNELS: tuple[str, ...] = ("bureau", "agency")
 """Channels whose requests go out on business days (Mon-Fri, not a holiday or no-contact day)."""
+UNCAPPED_PURPOSES: tuple[str, ...] = (
+    "negative_listing",
+    "delisting",
+    "suspension",
+    "agency_recall",
+)
+"""Purposes the caps never count (config/guardrails.yaml): bureau requests, the notice of the
+creditor's own suspension of credit and the agency's recall are not collection pressure."""
 OPT_OUT_CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "phone")
 """Channels a customer can opt out of (customers.opt_out_<channel>)."""
 FAILED_NOTICE_OUTCOMES: tuple[str, ...] = ("undelivered", "wrong_number")
@@ -326,12 +334,17 @@ def check_window(frame: pl.DataFrame, config: GuardrailsConfig) -> pl.DataFrame:
 def check_caps(frame: pl.DataFrame, config: GuardrailsConfig) -> pl.DataFrame:
     """Counted contacts beyond the daily cap, and beyond the cap of any 7 consecutive days.
 
+    Counted: contacts on `cap_channels` whose purpose is not in `UNCAPPED_PURPOSES`.
+
     Each contact that takes its customer's day (or its trailing 7 days, itself included) over
     the cap is one violation, so a window with k contacts too many gives k violations.
     """
     per_day, per_week = _max_per_day(config), config.max_contacts_per_7_days
     counted = (
-        frame.filter(pl.col("channel").is_in(config.cap_channels))
+        frame.filter(
+            pl.col("channel").is_in(config.cap_channels)
+            & ~pl.col("purpose").is_in(UNCAPPED_PURPOSES).fill_null(False)
+        )
         .sort("customer_id", "at", "_row")
         .with_columns(pl.int_range(1, pl.len() + 1).over("customer_id", "day_no").alias("nth"))
     )

@@ -316,7 +316,10 @@ def run_policy(
         hashed_scores(seed) if config is not None and len(config.ladders.ladders) == 1 else None
     )
     record = TwinRecord()
-    state = initial_state(book.past["customers"])
+    # Every customer of the book, those who open during the run too: a customer who opens
+    # having opted out of a channel is opted out from their first night.
+    everyone = pl.concat([book.past["customers"], book.future_customers], how="diagonal_relaxed")
+    state = initial_state(everyone)
     done = pl.Series("action_id", [], pl.String)
     disputed = pl.Series("invoice_id", [], pl.String)
     new_disputes = disputed

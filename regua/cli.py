@@ -708,6 +708,141 @@ def twin(
     typer.echo(f"report {page}" + (f"; MLflow run {run_id}" if run_id else ""))
 
 
+experiments_app = typer.Typer(
+    help="Strategy experiments: readouts, planning, promotion.", no_args_is_help=True
+)
+app.add_typer(experiments_app, name="experiments")
+
+
+@experiments_app.command("report")
+def experiments_report(
+    experiment: Annotated[
+        str | None, typer.Option(help="Experiment id (default: every one in strategies.yaml).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only cases assigned on or after this day (YYYY-MM-DD).")
+    ] = None,
+    store: StoreDir = None,
+    outputs: Annotated[
+        Path | None, typer.Option(help="Nightly outputs (one folder per night); default out_dir.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the reports; default: the reports_dir setting.")
+    ] = None,
+    mlflow_log: Annotated[
+        bool,
+        typer.Option("--mlflow/--no-mlflow", help="Log to MLflow (experiment regua-experiments)."),
+    ] = True,
+) -> None:
+    """Per cell of an experiment: cases, money recovered within 30 and 60 days, cure, contacts,
+    cost and net recovery, each challenger against the champion with an always-valid
+    interval; one HTML report per experiment."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    store, folder = store or settings.store_dir, out or settings.reports_dir
+    outputs = outputs or settings.out_dir
+    with _one_line():
+        start = checks.parse_day(since) if since else None
+        checks.require_store(store)
+        checks.require_config(settings.config_dir)
+        checks.require_writable_folder(folder, "report folder")
+        if mlflow_log:
+            checks.require_tracking_folder(settings.mlflow_tracking_uri)
+    import polars as pl
+
+    from regua.config import ConfigError
+    from regua.dunning.actions import load_dunning_config
+    from regua.pipelines.experiments import NoReadoutError, log_readout, read_out
+    from regua.reports.experiments import write_experiment_report
+    from regua.store import Store
+
+    with _one_line(ConfigError):
+        config = load_dunning_config(settings.config_dir).experiments
+    try:
+        chosen = [config.get(experiment)] if experiment else list(config.experiments)
+    except KeyError as error:
+        _fail(ValueError(error.args[0]))
+    if not chosen:
+        _fail(ValueError(f"{settings.config_dir / 'strategies.yaml'}: no experiment configured"))
+    with _one_line(NoReadoutError), _disk_errors(report_folder=(folder, "nothing was replaced")):
+        for one in chosen:
+            readout = read_out(one, config, Store(store), outputs, start)
+            path = write_experiment_report(
+                readout, folder / f"experiment-{one.id}-{readout.as_of.isoformat()}.html"
+            )
+            run_id = (
+                log_readout(readout, path, settings.mlflow_tracking_uri) if mlflow_log else None
+            )
+            primary = readout.comparisons.filter(pl.col("measure") == "net_60d")
+            typer.echo(f"{one.id} at {readout.as_of}: {readout.outcomes.height} cases")
+            for row in readout.cells.iter_rows(named=True):
+                net = row["net_60d"]
+                shown = "—" if net is None else f"{net:,.2f}"
+                typer.echo(
+                    f"  {row['cell']:>12} {row['role']:<10} cases {row['cases']:>7} "
+                    f"net/case 60d {shown}"
+                )
+            for row in primary.iter_rows(named=True):
+                typer.echo(f"  {row['cell']} vs champion (net 60d): {row['verdict']}")
+            typer.echo(f"  report {path}" + (f"; MLflow run {run_id}" if run_id else ""))
+
+
+@experiments_app.command("plan")
+def experiments_plan(
+    sd: Annotated[float, typer.Option(min=0.01, help="SD of net recovery per case (BRL).")],
+    effect: Annotated[float, typer.Option(min=0.01, help="Difference to detect (BRL per case).")],
+    challenger_share: Annotated[
+        float, typer.Option(min=0.01, max=0.99, help="The challenger cell's share.")
+    ] = 0.5,
+    champion_share: Annotated[
+        float | None, typer.Option(help="The champion's share (default: the rest).")
+    ] = None,
+    alpha: Annotated[float, typer.Option(min=0.001, max=0.5)] = 0.05,
+    power: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.8,
+) -> None:
+    """Cases an experiment needs to detect EFFECT: fixed-horizon and with the readout's
+    always-valid sequence (set planned_cases in strategies.yaml to the fixed figure)."""
+    from regua.dunning.inference import plan_experiment
+
+    champion = champion_share if champion_share is not None else 1 - challenger_share
+    if champion <= 0 or champion + challenger_share > 1 + 1e-9:
+        _fail(
+            ValueError(
+                "--champion-share and --challenger-share must be positive and sum to 1 at most"
+            )
+        )
+    plan = plan_experiment(sd, effect, champion, challenger_share, alpha, power)
+    typer.echo(f"fixed horizon: {plan.cases:,} cases (planned_cases: {plan.cases})")
+    typer.echo(f"always-valid sequence tuned there: {plan.sequential_cases:,} cases")
+
+
+@experiments_app.command("promote")
+def experiments_promote(
+    experiment: Annotated[str, typer.Argument(help="Experiment id.")],
+    cell: Annotated[str, typer.Argument(help="The challenger cell to promote.")],
+    by: Annotated[str, typer.Option(help="Who promotes (recorded in strategies.yaml).")],
+    why: Annotated[str, typer.Option(help="Why (recorded).")] = "",
+    on: Annotated[str | None, typer.Option(help="Day of the promotion (default today).")] = None,
+) -> None:
+    """Make a challenger's ladder the population's: ends the experiment, records who, when
+    and why in strategies.yaml, and writes the ladder into segments.yaml (or a rollout)."""
+    from datetime import date
+
+    from regua.config import ConfigError
+    from regua.pipelines import checks
+    from regua.pipelines.experiments import promote
+
+    settings = _settings()
+    with _one_line():
+        day = checks.parse_day(on) if on else date.today()
+    with _one_line(ConfigError), _disk_errors(config=(settings.config_dir, "nothing was replaced")):
+        written = promote(settings.config_dir, experiment, cell, by, why, day)
+    typer.echo(
+        f"{experiment}: {cell} promoted by {by} on {day}; wrote {', '.join(map(str, written))}"
+    )
+
+
 @app.command()
 def features(
     as_of: Annotated[

@@ -58,6 +58,16 @@ class Cell(_Frozen):
     description: str = ""
 
 
+class Promotion(_Frozen):
+    """The recorded act of making a cell's ladder the treatment of the population."""
+
+    cell: str
+    ladder: str
+    by: str = Field(min_length=1)
+    day: date
+    why: str = ""
+
+
 class Experiment(_Frozen):
     """A champion/challenger test on a population, active from `starts_on` to `ends_on`."""
 
@@ -67,7 +77,11 @@ class Experiment(_Frozen):
     ends_on: date | None = None
     salt: str | None = Field(None, min_length=1, max_length=64)
     population: Population = Population()
-    cells: tuple[Cell, ...] = Field(min_length=2)
+    cells: tuple[Cell, ...] = Field(min_length=1)
+    planned_cases: int = Field(1000, ge=10)
+    """Cases (all cells) at which the readout's always-valid sequence is narrowest: the
+    size `regua experiments plan` gives; fixed before the experiment starts."""
+    promoted: Promotion | None = None
 
     @field_validator("cells")
     @classmethod

@@ -291,6 +291,15 @@ def test_uncounted_channels_do_not_count_towards_the_caps():
     assert audit_summary(audit([*CLEAN, *extra])) == only(None)
 
 
+def test_a_suspension_notice_does_not_count_towards_the_caps():
+    # The same day as the 12 Jan SMS: an e-mail telling of the suspension of credit (the
+    # creditor's own act) is not collection pressure; an e-mail reminder would be.
+    notice = ("K9", "C1", "I1", "2026-01-12 15:00", "email", "s", "suspension", "delivered", None)
+    assert audit_summary(audit([*CLEAN, notice])) == only(None)
+    reminder = (*notice[:6], "reminder", *notice[7:])
+    assert audit_summary(audit([*CLEAN, reminder])) == only("daily_cap")
+
+
 @pytest.mark.parametrize(
     ("rows", "flags"),
     [
