@@ -6,9 +6,11 @@ them at D (the book's past, the invoices issued since, the payments current cust
 made on time, and everything the twin's customers did); the night's features and open
 invoices (`dunning.day.day_inputs`, as the nightly flow); scores from champions trained on
 the book at day 0 and retrained every `retrain_days` nights on what the twin holds then;
-the policy's actions (`decide` with the policy's strategy; none for `none`; for `oracle`
-the best treatment per case read from the world, `regua.simulate.oracle`, through the
-same guardrails); the actions the tools carry out on D+1 (`dunning.outcomes.due_actions`);
+the policy's actions (`decide` with the policy's strategy; none for `none`); for
+`oracle`, `oracle_run` takes per customer the best of complete runs of several arms (no
+contact, fixed, each ladder alone, and the one-day lookahead of `regua.simulate.oracle`
+through the same guardrails); the actions the tools carry out on D+1
+(`dunning.outcomes.due_actions`);
 and the customers' responses to them (`regua.simulate.responses.respond`, whose
 parameters are config/twin.yaml's), which come back as D+1's contacts and payments. All
 in one process, no Prefect server per night.
@@ -26,7 +28,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
@@ -296,8 +298,13 @@ def run_policy(
     days: int | None = None,
     progress: Callable[[int], None] | None = None,
     ingest: bool = False,
+    config: DunningConfig | None = None,
 ) -> TwinRun:
     """Run one policy on the book for `days` nights (default: the book's), with one seed.
+
+    `config` replaces the policy's strategy (the best-arm oracle's single-ladder arms).
+    `policy` "oracle" here is the one-day lookahead (`oracle_actions`), one of the arms
+    `oracle_run` takes the best of.
 
     With `ingest`, every day's rows are written as that day's exports and go through the
     real ingest into the run's own store, which the night reads (`pipelines.twin_exports`);
@@ -305,7 +312,7 @@ def run_policy(
     trying strategies; the ingest's checks are not run).
     """
     days = days or book.days
-    config = policy_config(policy, config_dir)
+    config = config or policy_config(policy, config_dir)
     tones = (
         ladder_steps(config.ladders).select("ladder_id", "step_id", "tone")
         if config is not None
@@ -482,6 +489,150 @@ def _finish(
     )
 
 
+def single_ladder_config(base: DunningConfig, ladder_id: str) -> DunningConfig:
+    """The base strategy with every segment on one ladder (and only that ladder)."""
+    ladders = base.ladders.model_copy(
+        update={"ladders": {ladder_id: base.ladders.ladders[ladder_id]}}
+    )
+    segments = base.segments.model_copy(
+        update={
+            "segments": {
+                name: segment.model_copy(update={"ladder": ladder_id})
+                for name, segment in base.segments.segments.items()
+            }
+        }
+    )
+    return replace(base, ladders=ladders, segments=segments)
+
+
+def customer_net(book: TwinBook, run: TwinRun) -> pl.DataFrame:
+    """customer_id, net: what each customer paid after a due date within the run, less the
+    cost of the contacts made to them and the agency's fee on them (net recovery, per
+    customer, as `twin_kpis` sums it)."""
+    tables = book.tables_at(run.last_day, run.contacts, run.payments, run.dropped)
+    due = tables["invoices"].select("invoice_id", "due_at")
+    first = book.day0 + timedelta(days=1)
+    recovered = (
+        tables["payments"]
+        .join(due, on="invoice_id")
+        .filter((pl.col("paid_at") > pl.col("due_at")) & (pl.col("paid_at") >= first))
+        .group_by("customer_id")
+        .agg(pl.col("amount").sum().alias("recovered"))
+        .collect()
+    )
+    cost = run.contacts.group_by("customer_id").agg(pl.col("cost_brl").sum().alias("cost"))
+    fees = (
+        run.events.filter(pl.col("kind") == "agency_fee")
+        .group_by("customer_id")
+        .agg(pl.col("amount").sum().alias("fee"))
+    )
+    customers = pl.concat([f.select("customer_id") for f in (recovered, cost, fees)]).unique()
+    return (
+        customers.join(recovered, on="customer_id", how="left")
+        .join(cost, on="customer_id", how="left")
+        .join(fees, on="customer_id", how="left")
+        .select(
+            "customer_id",
+            (
+                pl.col("recovered").fill_null(0) - pl.col("cost").fill_null(0)
+                - pl.col("fee").fill_null(0)
+            ).alias("net"),
+        )
+    )  # fmt: skip
+
+
+def oracle_run(
+    book: TwinBook,
+    seed: int,
+    params: TwinParameters,
+    config_dir: Path | None = None,
+    days: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TwinRun:
+    """The ceiling: for each customer, the best of several complete runs on the same draws.
+
+    The arms are no contact, the fixed ladder, every ladder of the base configuration given
+    to everyone, and the one-day lookahead (`oracle_actions`). Draws are keyed by customer
+    (common random numbers) and customers do not interact, so a customer's outcome under
+    an arm is what it would be under any policy that treats them that way: taking each
+    customer's best arm (highest `customer_net`, ties to the earlier arm) is a policy whose
+    net recovery is at least that of every arm and of any policy choosing among them per
+    customer, segment rules included. The run records the chosen arms' rows.
+    """
+    days = days or book.days
+    base = load_dunning_config(config_dir)
+    arms: dict[str, TwinRun] = {}
+    scorer = hashed_scores(seed)  # no arm asks a model: one ladder each, or none
+    for name in (NONE, FIXED, ORACLE, *base.ladders.ladders):
+        config = single_ladder_config(base, name) if name in base.ladders.ladders else None
+        policy = REGUA if config is not None else name
+        arms[name] = run_policy(book, policy, seed, params, scorer, config_dir, days,
+                                config=config)  # fmt: skip
+    order = {name: i for i, name in enumerate(arms)}
+    nets = pl.concat(
+        [customer_net(book, run).with_columns(pl.lit(order[name]).alias("arm"))
+         for name, run in arms.items()]
+    )  # fmt: skip
+    everyone = pl.concat(
+        [book.past["customers"]["customer_id"], book.future_customers["customer_id"]]
+    ).unique()
+    best = (
+        pl.DataFrame({"customer_id": everyone})
+        .join(pl.DataFrame({"arm": list(order.values())}), how="cross")
+        .join(nets, on=["customer_id", "arm"], how="left")
+        .with_columns(pl.col("net").fill_null(0.0))
+        .sort(["customer_id", "net", "arm"], descending=[False, True, False])
+        .group_by("customer_id", maintain_order=True)
+        .first()
+        .select("customer_id", "arm")
+    )
+    names = list(arms)
+    parts: dict[str, list[pl.DataFrame]] = defaultdict(list)
+    for i, name in enumerate(names):
+        mine = best.filter(pl.col("arm") == i).select("customer_id")
+        run = arms[name]
+        for key in ("contacts", "payments", "events", "expected", "dropped"):
+            parts[key].append(getattr(run, key).join(mine, on="customer_id", how="semi"))
+    contacts, payments = (
+        pl.concat(parts[k], how="diagonal_relaxed") for k in ("contacts", "payments")
+    )
+    dropped = pl.concat(parts["dropped"], how="diagonal_relaxed")
+    last = book.day0 + timedelta(days=days)
+    books = []
+    for i in range(days + 1):
+        night = book.day0 + timedelta(days=i)
+        tables = {
+            n: f.collect() for n, f in book.tables_at(night, contacts, payments, dropped).items()
+        }
+        books.append(
+            open_book(open_invoice_plan(tables, night).collect(), night, params.charge_off_days)
+        )
+    final = {n: f.collect() for n, f in book.tables_at(last, contacts, payments, dropped).items()}
+    guardrails = base.guardrails
+    violations = audit_contacts(
+        contacts, final["customers"], final["invoices"], final["payments"], guardrails, last
+    )
+    seconds: dict[str, float] = defaultdict(float)
+    for run in arms.values():
+        for stage, value in run.seconds_by_stage.items():
+            seconds[stage] += value
+    if progress is not None:
+        progress(days)
+    return TwinRun(
+        policy=ORACLE,
+        seed=seed,
+        contacts=contacts.sort("at", "customer_id"),
+        payments=payments,
+        events=pl.concat(parts["events"], how="diagonal_relaxed"),
+        expected=pl.concat(parts["expected"], how="diagonal_relaxed"),
+        open_book=pl.concat(books),
+        violations=violations,
+        seconds_by_stage=dict(seconds),
+        dropped=dropped,
+        last_day=last,
+    )
+
+
 def run_figures(
     book: TwinBook, run: TwinRun, params: TwinParameters
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -648,9 +799,13 @@ def run_twin(
             tick = (
                 None if progress is None else _ticker(progress, f"{label} seed {seed}", spec.days)
             )
-            run = run_policy(
-                book, policy, seed, params, scorer, spec.config_dir, spec.days, tick, spec.ingest
-            )
+            if policy == ORACLE:
+                run = oracle_run(book, seed, params, spec.config_dir, spec.days, tick)
+            else:
+                run = run_policy(
+                    book, policy, seed, params, scorer, spec.config_dir, spec.days, tick,
+                    spec.ingest,
+                )  # fmt: skip
             started = time.perf_counter()
             run_kpis, run_daily = run_figures(book, run, params)
             run.seconds_by_stage["figures"] = time.perf_counter() - started

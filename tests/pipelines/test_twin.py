@@ -19,6 +19,7 @@ from regua.config.twin import load_twin_parameters
 from regua.pipelines.twin import (
     TwinSpec,
     book_for,
+    customer_net,
     hashed_scores,
     log_twin,
     run_figures,
@@ -137,6 +138,16 @@ def test_the_oracle_nets_at_least_every_other_policy(result):
         assert oracle >= kpi(result, policy, "net_recovery_brl"), policy
 
 
+def test_per_customer_net_adds_up_to_the_runs_net_recovery(spec, result):
+    book = book_for(spec, 1)
+    params = load_twin_parameters(spec.params_path)
+    run = run_policy(book, "fixed", 1, params, hashed_scores(1), days=NIGHTS)
+    figures, _ = run_figures(book, run, params)
+    total = figures.filter(pl.col("kpi") == "net_recovery_brl")["value"][0]
+    assert customer_net(book, run)["net"].sum() == pytest.approx(total, abs=0.05)
+    assert total == pytest.approx(kpi(result, "fixed", "net_recovery_brl"), abs=0.05)
+
+
 def test_collection_recovers_more_than_none_in_expectation(result):
     expected = {p: kpi(result, p, "expected_recovered_brl") for p in ("none", "fixed")}
     assert expected["none"] < expected["fixed"], expected
@@ -166,15 +177,15 @@ def test_the_run_is_logged_to_mlflow(spec, result, tmp_path):
 def test_the_command_reuses_the_book_and_renders_the_report(spec, result, tmp_path):
     out = tmp_path / "cli"
     args = ["twin", "--customers", "300", "--days", str(NIGHTS), "--months", "14", "--seeds", "1"]
-    args += ["--policy", "none", "--policy", "oracle", "--models", "hashed", "--no-mlflow"]
+    args += ["--policy", "none", "--policy", "fixed", "--models", "hashed", "--no-mlflow"]
     args += ["--no-ingest"]
     outcome = CliRunner().invoke(app, [*args, "--books", str(spec.books), "--out", str(out)])
     assert outcome.exit_code == 0, outcome.output
     page = (out / "report.html").read_text()
     assert json.loads((out / "manifest.json").read_text())["params"]["sha256"] in page
     assert not (out / "books").exists()  # the book was found in --books, not simulated again
-    cli = pl.read_parquet(out / "kpis.parquet").filter(pl.col("policy") == "oracle")
-    assert cli.equals(result.kpis.filter(pl.col("policy") == "oracle"))
+    cli = pl.read_parquet(out / "kpis.parquet").filter(pl.col("policy") == "fixed")
+    assert cli.equals(result.kpis.filter(pl.col("policy") == "fixed"))
 
 
 def test_an_unknown_policy_is_one_line_and_exit_2(tmp_path):
