@@ -154,14 +154,14 @@ def population(result: TrainingResult) -> pl.DataFrame:
     """Customers known, labelled and left out per snapshot, and which side of the split."""
     if result.population is None:
         return pl.DataFrame()
-    test = set(result.test_dates)
-    train = set(result.train_dates)
+    test = pl.Series(result.test_dates, dtype=pl.Date).implode()
+    train = pl.Series(result.train_dates, dtype=pl.Date).implode()
     return result.population.with_columns(
-        pl.col("as_of")
-        .map_elements(
-            lambda d: "out-of-time" if d in test else "training" if d in train else "embargo",
-            return_dtype=pl.String,
-        )
+        pl.when(pl.col("as_of").is_in(test))
+        .then(pl.lit("out-of-time"))
+        .when(pl.col("as_of").is_in(train))
+        .then(pl.lit("training"))
+        .otherwise(pl.lit("embargo"))  # label window reaching into the test period
         .alias("used_for")
     )
 

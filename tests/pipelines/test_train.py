@@ -347,3 +347,20 @@ def snapshot_matrix(frame):
     from regua.models.train import feature_matrix
 
     return feature_matrix(frame)
+
+
+def test_train_writes_each_models_validation_pack_and_logs_it_to_the_run(
+    trained, tracking, tmp_path
+):
+    from regua.cli import _validation_packs
+    from regua.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, mlflow_tracking_uri=tracking)
+    (tmp_path / "reports").mkdir()
+    _validation_packs(trained, settings)
+    client = MlflowClient(tracking_uri=tracking)
+    for item in trained:
+        name = f"validation-{item.decision.model_name}-v{item.decision.version}.html"
+        page = (tmp_path / "reports" / name).read_text(encoding="utf-8")
+        assert f"Validation pack: {item.decision.model_name} v{item.decision.version}" in page
+        assert name in {a.path for a in client.list_artifacts(item.run_id)}
