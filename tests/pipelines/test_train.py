@@ -364,3 +364,44 @@ def test_train_writes_each_models_validation_pack_and_logs_it_to_the_run(
         page = (tmp_path / "reports" / name).read_text(encoding="utf-8")
         assert f"Validation pack: {item.decision.model_name} v{item.decision.version}" in page
         assert name in {a.path for a in client.list_artifacts(item.run_id)}
+
+
+def test_too_few_bads_stop_training_with_the_rule_named(store):
+    from regua.models.train import TooFewOutcomesError, train
+
+    spec = TrainingSpec(
+        kind="delinquency", snapshots=9, labels=LabelsConfig(min_bad_outcomes=1_000_000)
+    )
+    with pytest.raises(TooFewOutcomesError, match=r"fewer than min_bad_outcomes 1000000"):
+        train(tables(store), spec)
+
+
+@pytest.mark.slow
+def test_the_recalibrate_command_registers_a_version_awaiting_approval(
+    store, trained, tracking, tmp_path
+):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    copy = tmp_path / "mlflow.db"
+    shutil.copy(tracking.removeprefix("sqlite:///"), copy)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("REGUA_", "MLFLOW_"))}
+    environ |= {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{copy}",
+        "REGUA_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    command = [sys.executable, "-m", "regua", "models", "recalibrate", "delinquency"]
+    done = subprocess.run(
+        [*command, "--store", str(store / "store")],
+        env=environ, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "(recalibrated, run " in done.stdout and "sigmoid on " in done.stdout
+    champion = MlflowClient(tracking_uri=f"sqlite:///{copy}").get_model_version_by_alias(
+        "delinquency", CHAMPION
+    )
+    assert str(champion.version) == trained[0].decision.version  # waits for `models promote`
