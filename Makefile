@@ -33,7 +33,7 @@ demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, w
 	rm -rf $(DEMO)/raw $(DEMO)/store
 	$(DEMO_ENV) $(BIN)/regua simulate --customers $(DEMO_CUSTOMERS) --months 24 --seed 7 --error-rate 0.001
 	$(DEMO_ENV) $(BIN)/regua ingest
-	$(DEMO_ENV) $(BIN)/regua train --truth $(DEMO)/raw/truth/truth.parquet
+	$(DEMO_ENV) $(BIN)/regua train --truth $(DEMO)/raw/truth/truth.parquet --auto-promote
 	$(DEMO_ENV) $(BIN)/regua nightly --as-of $(DEMO_AS_OF)
 	$(DEMO_ENV) $(BIN)/regua report --as-of $(DEMO_AS_OF)
 	@echo

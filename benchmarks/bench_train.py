@@ -84,6 +84,7 @@ def main() -> None:
         truth=pl.read_parquet(truth) if truth else None,
         tracking_uri=f"sqlite:///{mlflow_dir}/mlflow.db",
         gate=PromotionGate(),
+        auto_promote=True,  # bench_nightly scores with these champions
     )
     total = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -112,7 +113,7 @@ def main() -> None:
             f"| {fmt(gap)} | {fmt(r.oracle_auc_lookahead)} | {e.ks:.3f} | {e.brier:.4f} "
             f"| {e.ece:.4f} | {r.model.best_iteration_} "
             f"| {sum(r.model.monotonicity_violations_.values())} "
-            f"| {'champion' if item.decision.promoted else 'challenger'} |",
+            f"| {'champion' if item.decision.promoted else 'challenger'}: {item.decision.reason} |",
             flush=True,
         )
 

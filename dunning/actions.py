@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from regua.config import ConfigError
+from regua.config import ConfigError, LabelsConfig, load_labels
 from regua.config.cases import CasesConfig, load_cases
 from regua.config.charges import ChargesConfig, load_charges
 from regua.config.dunning import (
@@ -47,10 +47,15 @@ from regua.dunning.segments import assign_segments
 from regua.features.build import open_invoice_plan
 from regua.models.explain import explain
 from regua.models.gbm import MonotoneGBMClassifier
+from regua.models.scoring import out_of_population_text
 from regua.settings import get_settings
 
 FIRST_SLOT = time(8, 0)
 """Proposed local time of an action on its day; the guardrails move it into a window."""
+
+
+DEFAULT_LABELS = LabelsConfig()
+"""The shipped label definitions (their out-of-population rule), when no file is read."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class DunningConfig:
     cases: CasesConfig
     charges: ChargesConfig
     experiments: ExperimentsConfig = NO_EXPERIMENTS
+    labels: LabelsConfig = DEFAULT_LABELS
 
 
 def check_listing_notices(ladders: LaddersConfig, guardrails: GuardrailsConfig, path: Path) -> None:
@@ -99,6 +105,7 @@ def load_dunning_config(config_dir: Path | None = None) -> DunningConfig:
         cases=load_cases(folder / "cases.yaml"),
         charges=load_charges(folder / "charges.yaml"),
         experiments=load_experiments(folder / "strategies.yaml", ladders, segments),
+        labels=load_labels(folder / "labels.yaml"),
     )
 
 
@@ -167,6 +174,7 @@ def decide(
     config: DunningConfig | None = None,
     delinquency_model: MonotoneGBMClassifier | None = None,
     open_invoices: pl.DataFrame | None = None,
+    propensity_model: MonotoneGBMClassifier | None = None,
 ) -> Decisions:
     """Segments, case and reminder actions after the guardrails, and limits.
 
@@ -214,12 +222,17 @@ def decide(
             limits.filter(pl.col("decision") != "keep")["customer_id"],
         ]
     ).unique()
-    reasons = _reasons(scored, read_today, delinquency_model)
-    scores = scored.select("customer_id", "pd", "propensity")
+    reasons = _reasons(scored, read_today, delinquency_model, config.labels)
+    scheduled = actions.filter(pl.col("status") == "scheduled")["customer_id"].unique()
+    payment_reasons = _payment_reasons(scored, scheduled, propensity_model)
+    if "in_population" not in scored.columns:  # scores from elsewhere (a notebook, the twin)
+        scored = scored.with_columns(pl.lit(None, pl.Boolean).alias("in_population"))
+    scores = scored.select("customer_id", "pd", "in_population", "propensity")
     cells = segments.select("customer_id", *EXPERIMENT_COLUMNS)
     actions = (
         actions.join(scores, on="customer_id", how="left")
         .join(reasons, on="customer_id", how="left")
+        .join(payment_reasons, on="customer_id", how="left")
         .join(cells, on="customer_id", how="left")
         .with_columns(pl.lit(as_of).alias("as_of"))
     )
@@ -390,12 +403,47 @@ def merge_decisions(parts: Sequence[Decisions]) -> Decisions:
     )
 
 
-def _reasons(
+def _payment_reasons(
     scored: pl.DataFrame, customers: pl.Series, model: MonotoneGBMClassifier | None
 ) -> pl.DataFrame:
-    """Top reasons (Portuguese) of the delinquency score for the customers someone reads."""
+    """What lowers the propensity to pay (Portuguese) for the customers with something
+    overdue and an action scheduled tonight."""
+    empty = pl.DataFrame(schema={"customer_id": pl.String, "payment_reasons": pl.List(pl.String)})
+    if model is None or customers.is_empty():
+        return empty
+    rows = scored.filter(
+        pl.col("customer_id").is_in(customers.implode()) & pl.col("propensity").is_not_null()
+    )
+    if rows.is_empty():
+        return empty
+    return explain(model, rows, "propensity_to_pay").select(
+        "customer_id", pl.col("reasons").alias("payment_reasons")
+    )
+
+
+def _reasons(
+    scored: pl.DataFrame,
+    customers: pl.Series,
+    model: MonotoneGBMClassifier | None,
+    labels: LabelsConfig,
+) -> pl.DataFrame:
+    """Top reasons (Portuguese) of the delinquency score for the customers someone reads;
+    a customer outside the model's population gets that as the one reason."""
     empty = pl.DataFrame(schema={"customer_id": pl.String, "top_reasons": pl.List(pl.String)})
     if model is None or customers.is_empty():
         return empty
     rows = scored.filter(pl.col("customer_id").is_in(customers.implode()))
-    return explain(model, rows).select("customer_id", pl.col("reasons").alias("top_reasons"))
+    inside = pl.col("in_population") if "in_population" in rows.columns else pl.lit(True)
+    outside = rows.filter(~inside).select(
+        "customer_id",
+        pl.lit([out_of_population_text(labels.delinquency)], pl.List(pl.String)).alias(
+            "top_reasons"
+        ),
+    )
+    inside_rows = rows.filter(inside)
+    if inside_rows.is_empty():
+        return outside
+    explained = explain(model, inside_rows).select(
+        "customer_id", pl.col("reasons").alias("top_reasons")
+    )
+    return pl.concat([explained, outside]) if outside.height else explained

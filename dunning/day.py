@@ -52,6 +52,14 @@ def score_and_decide(
     """Champion scores (delinquency, propensity) for the feature table's customers, then
     their decisions at as_of."""
     delinquency, propensity = champions
-    scores = score(feature_table, delinquency.model, propensity.model)
+    scores = score(feature_table, delinquency.model, propensity.model, config.labels)
     scored = feature_table.join(scores.drop("as_of"), on="customer_id")
-    return decide(scored, tables, as_of, config, delinquency.model, open_invoices)
+    return decide(
+        scored,
+        tables,
+        as_of,
+        config,
+        delinquency.model,
+        open_invoices,
+        propensity_model=propensity.model,
+    )

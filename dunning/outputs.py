@@ -47,13 +47,29 @@ _CUSTOMER = OutputColumn("customer_id", pl.String(), "The customer, as in the cu
 _PD = OutputColumn(
     "pd",
     pl.Float64(),
-    "Probability that the customer goes 60+ days past due within 180 days (delinquency champion).",
+    "Probability that the customer goes 60+ days past due within 180 days (delinquency "
+    "champion); for a customer outside the model's population (`in_population` false), the "
+    "configured out_of_population_pd (config/labels.yaml) instead.",
+)
+_IN_POPULATION = OutputColumn(
+    "in_population",
+    pl.Boolean(),
+    "Whether the delinquency model was built for this customer; false for customers already "
+    "60+ days past due at as_of (left out of training), whose PD is a configured value and "
+    "whose reason reads 'fora da população do modelo'.",
 )
 _PROPENSITY = OutputColumn(
     "propensity",
     pl.Float64(),
     "Probability of paying 90% of what is overdue within 30 days (propensity champion); "
     "null when nothing is overdue.",
+)
+_PAYMENT_REASONS = OutputColumn(
+    "payment_reasons",
+    pl.List(pl.String()),
+    "Up to four reasons (Portuguese, by the 5 C's) that lower the propensity to pay "
+    "(propensity champion); only for customers with something overdue and an action "
+    "scheduled for as_of, null otherwise. Joined with ' | ' in CSV and SQL.",
 )
 _TOP_REASONS = OutputColumn(
     "top_reasons",
@@ -271,8 +287,10 @@ ACTIONS = OutputTable(
             "superseded steps, the promise, a de-listing's deadline.",
         ),
         _PD,
+        _IN_POPULATION,
         _PROPENSITY,
         _TOP_REASONS,
+        _PAYMENT_REASONS,
         _EXPERIMENT,
         _CELL,
     ),
@@ -308,6 +326,7 @@ SEGMENTS = OutputTable(
             "exposure_band", pl.String(), "Band of the open balance in BRL (bands.exposure)."
         ),
         _PD,
+        _IN_POPULATION,
         _PROPENSITY,
         OutputColumn(
             "case_id",
@@ -369,6 +388,7 @@ def flat_actions(actions: pl.DataFrame) -> pl.DataFrame:
         pl.col("invoice_amounts").cast(pl.List(pl.String)).list.join(";"),
         pl.col("invoice_due_dates").cast(pl.List(pl.String)).list.join(","),
         pl.col("top_reasons").list.join(" | "),
+        pl.col("payment_reasons").list.join(" | "),
     )
 
 
@@ -406,6 +426,7 @@ _DTYPE_LABELS: dict[pl.DataType, str] = {
     pl.List(pl.Date()): "list of dates",
     pl.UInt32(): "integer",
     pl.Int64(): "integer",
+    pl.Boolean(): "true or false",
 }
 
 

@@ -203,9 +203,12 @@ def drift_report(
     pairs = (("pd", "delinquency"), ("propensity", "propensity_to_pay"))
     for column, kind in pairs:
         if kind in references and column in current.columns:
-            psi = population_stability(
-                references[kind]["score"], current[column].drop_nulls(), bins
-            )
+            values = current[column]
+            if column == "pd" and "in_population" in current.columns:
+                # the training sample holds only the model's population; a configured PD
+                # given to the others is no drift of the model
+                values = values.filter(current["in_population"])
+            psi = population_stability(references[kind]["score"], values.drop_nulls(), bins)
             rows.append({"column": column, "kind": "score", "psi": psi})
     if "delinquency" in references:
         table = drift_table(references["delinquency"], current, feature_names, bins)

@@ -122,3 +122,68 @@ def evaluate(y_true: ArrayLike, y_prob: ArrayLike) -> Evaluation:
         top_decile_lift=float(lift["lift"]),
         top_decile_capture=float(lift["capture"]),
     )
+
+
+def _weighted_auc(group_of: np.ndarray, n_groups: int, y: np.ndarray, weight: np.ndarray) -> float:
+    """AUC with case weights; `group_of` numbers the distinct scores in ascending order."""
+    bads = np.bincount(group_of, weights=weight * y, minlength=n_groups)
+    goods = np.bincount(group_of, weights=weight * (1 - y), minlength=n_groups)
+    total_bad, total_good = bads.sum(), goods.sum()
+    if total_bad == 0 or total_good == 0:
+        return float("nan")
+    goods_below = np.cumsum(goods) - goods
+    return float((bads * (goods_below + 0.5 * goods)).sum() / (total_bad * total_good))
+
+
+@dataclass(frozen=True)
+class AucDifference:
+    """AUC(a) - AUC(b) on the same rows, with a paired bootstrap interval."""
+
+    auc_a: float
+    auc_b: float
+    low: float
+    high: float
+    samples: int
+    confidence: float
+
+    @property
+    def difference(self) -> float:
+        """The point estimate AUC(a) - AUC(b)."""
+        return self.auc_a - self.auc_b
+
+
+def auc_difference(
+    y_true: ArrayLike,
+    score_a: ArrayLike,
+    score_b: ArrayLike,
+    *,
+    samples: int = 500,
+    confidence: float = 0.95,
+    seed: int = 42,
+) -> AucDifference:
+    """AUC(a) - AUC(b) with a percentile interval from a paired bootstrap of the rows.
+
+    Both scores are resampled with the same rows each time (they were measured on the
+    same customers), so the interval is of the difference, not of two separate AUCs.
+    Seeded: the same inputs give the same interval. Each replicate is an O(n) weighted
+    AUC over the rows' bootstrap counts, so 500 replicates on 100,000 rows take seconds.
+    """
+    y, a = _arrays(y_true, score_a)
+    _, b = _arrays(y_true, score_b)
+    if y.min() == y.max():
+        raise ValueError("an AUC difference needs both outcomes (0 and 1) in y_true")
+    ranks = []
+    for score in (a, b):
+        values, group_of = np.unique(score, return_inverse=True)
+        ranks.append((group_of, len(values)))
+    ones = np.ones_like(y)
+    auc_a, auc_b = (_weighted_auc(g, k, y, ones) for g, k in ranks)
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(samples)
+    for i in range(samples):
+        weight = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y)).astype(float)
+        diffs[i] = _weighted_auc(*ranks[0], y, weight) - _weighted_auc(*ranks[1], y, weight)
+    diffs = diffs[~np.isnan(diffs)]
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(diffs, [tail, 1 - tail])
+    return AucDifference(auc_a, auc_b, float(low), float(high), samples, confidence)

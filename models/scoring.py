@@ -15,9 +15,10 @@ import polars as pl
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from regua.config import DelinquencyLabel, LabelsConfig
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.legacy import legacy_module_paths
-from regua.models.registry import CHAMPION
+from regua.models.registry import CHAMPION, approval_of
 from regua.models.train import SCORE_DECIMALS, ModelKind, feature_matrix
 
 
@@ -31,6 +32,32 @@ def something_overdue() -> pl.Expr:
     return (pl.col("overdue_balance") > 0).fill_null(False)
 
 
+OUT_OF_POPULATION_REASON = "fora da população do modelo"
+"""The reason of a PD that no model gave: the customer is outside the model's population."""
+
+
+def out_of_population(rule: DelinquencyLabel | None = None) -> pl.Expr:
+    """Over a feature table: customers the delinquency model was not built for.
+
+    Training leaves out customers already `min_days_past_due` late at as_of
+    (`models.labels.delinquency_labels`, when `exclude_already_delinquent`); `dpd_now`
+    counts the days past due of the oldest unsettled invoice, the same ledger rule.
+    """
+    rule = rule or DelinquencyLabel()
+    if not rule.exclude_already_delinquent:
+        return pl.lit(False)
+    return (pl.col("dpd_now") >= rule.min_days_past_due).fill_null(False)
+
+
+def out_of_population_text(rule: DelinquencyLabel | None = None) -> str:
+    """The Portuguese reason given instead of model reasons to an out-of-population customer."""
+    rule = rule or DelinquencyLabel()
+    return (
+        f"{OUT_OF_POPULATION_REASON}: já com {rule.min_days_past_due} dias ou mais de atraso "
+        f"(PD fixada em {rule.out_of_population_pd:.0%})"
+    )
+
+
 def scoring_population(feature_table: pl.DataFrame, kind: ModelKind) -> pl.DataFrame:
     """The rows a model scores: everyone for delinquency, `something_overdue` for propensity."""
     if kind == "delinquency":
@@ -40,6 +67,18 @@ def scoring_population(feature_table: pl.DataFrame, kind: ModelKind) -> pl.DataF
 
 class NoChampionError(RuntimeError):
     """The registry has no champion for a model: train one first."""
+
+
+class UnapprovedChampionError(NoChampionError):
+    """The champion's promotion is not recorded, and the gate config requires it."""
+
+
+def unapproved_text(kind: str, version: str) -> str:
+    """One line for a champion without a recorded approval, with the command that records one."""
+    return (
+        f"champion {kind} v{version} has no recorded approval and config/gate.yaml sets "
+        f"require_approval: run `regua models promote {kind} {version} --by WHO --why TEXT`"
+    )
 
 
 @dataclass(frozen=True)
@@ -52,8 +91,13 @@ class Champion:
     model: MonotoneGBMClassifier
 
 
-def load_champion(kind: ModelKind, tracking_uri: str | None = None) -> Champion:
+def load_champion(
+    kind: ModelKind, tracking_uri: str | None = None, *, require_approval: bool = False
+) -> Champion:
     """The model holding the `champion` alias of registered model `kind`.
+
+    With `require_approval`, a champion whose promotion (who, when, why) is not recorded
+    raises `UnapprovedChampionError`.
 
     >>> import regua
     >>> champion = regua.load_champion("delinquency")  # MLflow from the settings
@@ -69,6 +113,8 @@ def load_champion(kind: ModelKind, tracking_uri: str | None = None) -> Champion:
         raise NoChampionError(
             f"no champion for model {kind!r} in {mlflow.get_tracking_uri()}: run `regua train`"
         ) from exc
+    if require_approval and approval_of(client, kind, str(version.version)) is None:
+        raise UnapprovedChampionError(unapproved_text(kind, str(version.version)))
     # skops format: the trusted types were recorded with the model (models.tracking); a
     # model registered before the `regua.` namespace names its class by the old path.
     with legacy_module_paths():
@@ -80,8 +126,14 @@ def score(
     feature_table: pl.DataFrame,
     delinquency: MonotoneGBMClassifier,
     propensity: MonotoneGBMClassifier | None = None,
+    labels: LabelsConfig | None = None,
 ) -> pl.DataFrame:
-    """customer_id, as_of, pd and propensity (null where nothing is overdue) per row.
+    """customer_id, as_of, pd, propensity (null where nothing is overdue) and in_population.
+
+    A customer outside the delinquency model's population (`out_of_population`: already
+    60+ days past due under the shipped labels) gets no model PD but the configured
+    `out_of_population_pd`, and `in_population` false; the propensity model's population
+    is everyone with something overdue, so they keep their propensity.
 
     >>> import regua
     >>> table = regua.build_features("data/store", date(2026, 9, 30))
@@ -91,9 +143,15 @@ def score(
     ...     regua.load_champion("propensity_to_pay").model,
     ... )
     """
+    rule = (labels or LabelsConfig()).delinquency
     matrix = feature_matrix(feature_table)
+    outside = feature_table.select(out_of_population(rule)).to_series()
     out = feature_table.select("customer_id", "as_of").with_columns(
-        pl.Series("pd", delinquency.predict_proba(matrix)[:, 1])
+        pl.when(outside)
+        .then(rule.out_of_population_pd)
+        .otherwise(pl.Series(delinquency.predict_proba(matrix)[:, 1]))
+        .alias("pd"),
+        (~outside).alias("in_population"),
     )
     overdue = feature_table.select(something_overdue()).to_series()
     propensity_values = pl.Series("propensity", [None] * feature_table.height, pl.Float64)
@@ -103,6 +161,8 @@ def score(
         propensity_values = propensity_values.scatter(rows, values)
     # Six decimals: float sums in the feature engine may differ in the last bit between
     # runs (parallel aggregation order); the rounded scores, and all that follows, do not.
-    return out.with_columns(propensity_values).with_columns(
-        pl.col("pd", "propensity").round(SCORE_DECIMALS)
+    return (
+        out.with_columns(propensity_values)
+        .with_columns(pl.col("pd", "propensity").round(SCORE_DECIMALS))
+        .select("customer_id", "as_of", "pd", "propensity", "in_population")
     )

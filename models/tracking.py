@@ -21,11 +21,21 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from regua.features.catalog import CATALOG, CATALOG_VERSION
+from regua.models.calibration import Recalibration
 from regua.models.drift import DriftReport
 from regua.models.fairness import fairness_table
-from regua.models.registry import PromotionDecision, PromotionGate, promote
+from regua.models.registry import (
+    ECE_METRIC,
+    GateFigures,
+    PromotionDecision,
+    PromotionGate,
+    gate_challenger,
+    gate_figures,
+    gate_recalibration,
+)
 from regua.models.report import model_charts, render_html
-from regua.models.train import TrainingResult
+from regua.models.scoring import NoChampionError, load_champion
+from regua.models.train import TrainingResult, predict_scores
 from regua.render.charts import save_pngs
 from regua.settings import get_settings
 
@@ -38,6 +48,8 @@ TRUSTED_TYPES = [
     "lightgbm.sklearn.LGBMClassifier",
     "regua.models.gbm.MonotoneGBMClassifier",
     "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.isotonic.IsotonicRegression",
 ]
 """Types skops may load back from our model file (MLflow serialises sklearn with skops)."""
 
@@ -63,6 +75,29 @@ def use_experiment(name: str) -> None:
     mlflow.set_experiment(name)
 
 
+def measure_gate(result: TrainingResult, gate: PromotionGate) -> GateFigures:
+    """The gate's figures for `result`: its test rows scored by the current champion too.
+
+    The champion comes from the registry of the current tracking URI; when it cannot
+    score the rows (another feature catalog, an unreadable model), the figures say why
+    and the gate fails, leaving the comparison to a person.
+    """
+    scores = result.test_scores
+    try:
+        champion = load_champion(result.spec.kind)
+    except NoChampionError:
+        return gate_figures(scores, gate)
+    if result.test_features is None:
+        return gate_figures(scores, gate, champion.version, "the result kept no test rows")
+    try:
+        champion_scores = predict_scores(champion.model, result.test_features)
+    except Exception as exc:  # any failure to score is a reason the gate reports
+        problem = f"{type(exc).__name__}: {exc}"
+        return gate_figures(scores, gate, champion.version, problem)
+    with_champion = scores.with_columns(champion_scores.alias("champion_score"))
+    return gate_figures(with_champion, gate, champion.version)
+
+
 def log_training(
     result: TrainingResult,
     *,
@@ -70,12 +105,19 @@ def log_training(
     tracking_uri: str | None = None,
     experiment: str = EXPERIMENT,
     gate: PromotionGate | None = None,
+    auto_promote: bool = False,
 ) -> tuple[str, PromotionDecision]:
-    """One MLflow run for `result`; returns the run id and the promotion decision."""
+    """One MLflow run for `result`, gated; returns the run id and the promotion decision.
+
+    The version becomes champion only with `auto_promote` and a passed gate; otherwise
+    it waits, as `challenger`, for `regua models promote`.
+    """
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     use_experiment(experiment)
     spec = result.spec
+    gate = gate or PromotionGate.from_config()
+    figures = measure_gate(result, gate)
     scored = result.test_scores.rename({"score": "pd"})
     if customers is not None:
         scored = scored.join(customers, on="customer_id", how="left")
@@ -93,7 +135,7 @@ def log_training(
         params["labels"] = json.dumps(spec.labels.model_dump(), sort_keys=True)
         params |= result.model.get_params()  # hyperparameters and constraints as fitted
         mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics(result.metrics())
+        mlflow.log_metrics(result.metrics() | figures.metrics())
         mlflow.set_tags(
             {
                 "model_kind": spec.kind,
@@ -138,11 +180,61 @@ def log_training(
             pip_requirements=model_requirements(),
         )
         run_id = run.info.run_id
-    decision = promote(
+    decision = gate_challenger(
         MlflowClient(),
         spec.kind,
         str(info.registered_model_version),
-        gate or PromotionGate.from_config(),
+        figures,
+        gate,
+        auto_promote=auto_promote,
+    )
+    return run_id, decision
+
+
+def log_recalibration(
+    recalibration: Recalibration,
+    kind: str,
+    source_version: str,
+    *,
+    tracking_uri: str | None = None,
+    experiment: str = EXPERIMENT,
+    gate: PromotionGate | None = None,
+    auto_promote: bool = False,
+) -> tuple[str, PromotionDecision]:
+    """The recalibrated champion as a new version, gated on its calibration error.
+
+    Ranking is unchanged by construction (a monotone map of the same booster), so the gate
+    here is the calibration bound, measured on the window's half the calibrator did not see.
+    """
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    use_experiment(experiment)
+    gate = gate or PromotionGate.from_config()
+    with mlflow.start_run(run_name=f"{kind}-recalibrated-{recalibration.window}") as run:
+        mlflow.log_params(
+            {
+                "recalibration_method": recalibration.method,
+                "recalibration_window": recalibration.window.isoformat(),
+                "source_version": source_version,
+            }
+        )
+        mlflow.log_metrics(recalibration.metrics() | {ECE_METRIC: recalibration.ece_after})
+        mlflow.set_tags({"model_kind": kind, "recalibrated_from": source_version})
+        info = mlflow.sklearn.log_model(
+            recalibration.model,
+            name="model",
+            registered_model_name=kind,
+            skops_trusted_types=TRUSTED_TYPES,
+            pip_requirements=model_requirements(),
+        )
+        run_id = run.info.run_id
+    decision = gate_recalibration(
+        MlflowClient(),
+        kind,
+        str(info.registered_model_version),
+        recalibration,
+        gate,
+        auto_promote=auto_promote,
     )
     return run_id, decision
 

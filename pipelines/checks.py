@@ -185,8 +185,11 @@ def require_tracking_folder(uri: str) -> None:
         )
 
 
-def require_champions(tracking_uri: str, kinds: Sequence[str] | None = None) -> None:
-    """Each model kind (default: every kind) has a champion in the MLflow registry."""
+def require_champions(
+    tracking_uri: str, kinds: Sequence[str] | None = None, *, require_approval: bool = False
+) -> None:
+    """Each model kind (default: every kind) has a champion in the MLflow registry, and,
+    with `require_approval`, one whose promotion is recorded (who, when, why)."""
     if kinds is None:
         from regua.models.train import MODEL_KINDS
 
@@ -200,16 +203,19 @@ def require_champions(tracking_uri: str, kinds: Sequence[str] | None = None) -> 
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from regua.models.registry import CHAMPION
+    from regua.models.registry import CHAMPION, approval_of
+    from regua.models.scoring import unapproved_text
 
     client = MlflowClient(tracking_uri=tracking_uri)
     for kind in kinds:
         try:
-            client.get_model_version_by_alias(kind, CHAMPION)
+            version = str(client.get_model_version_by_alias(kind, CHAMPION).version)
         except MlflowException as exc:
             raise CheckError(
                 f"no champion for model {kind!r} in {tracking_uri}: run `regua train` first"
             ) from exc
+        if require_approval and approval_of(client, kind, version) is None:
+            raise CheckError(unapproved_text(kind, version))
 
 
 def require_config(config_dir: Path) -> None:
@@ -217,6 +223,7 @@ def require_config(config_dir: Path) -> None:
     from regua.config import ConfigError, load_labels
     from regua.config.drift import load_drift
     from regua.config.dunning import load_ladders, load_segments
+    from regua.config.gate import load_gate
     from regua.config.guardrails import load_guardrails
     from regua.config.ledger import load_ledger
     from regua.config.limits import load_limits
@@ -229,6 +236,7 @@ def require_config(config_dir: Path) -> None:
         load_guardrails(config_dir / "guardrails.yaml")
         load_limits(config_dir / "limits.yaml")
         load_drift(config_dir / "drift.yaml")
+        load_gate(config_dir / "gate.yaml")
     except ConfigError as exc:
         raise CheckError(str(exc)) from exc
 

@@ -37,6 +37,7 @@ from prefect.runtime import flow_run
 from prefect.schedules import Cron
 
 from regua.config.drift import DriftConfig, load_drift
+from regua.config.gate import load_gate
 from regua.contract import TABLES
 from regua.dunning.actions import Decisions, DunningConfig, load_dunning_config, merge_decisions
 from regua.dunning.day import MAX_STALE_DAYS, day_inputs, score_and_decide
@@ -176,11 +177,11 @@ def build_feature_partitions(
 
 
 @io_task("load-champions", retries=3)
-def load_champions(tracking_uri: str) -> tuple[Champion, Champion]:
-    """Both champion models from the MLflow registry."""
+def load_champions(tracking_uri: str, require_approval: bool = False) -> tuple[Champion, Champion]:
+    """Both champion models from the MLflow registry (approved ones, if required)."""
     return (
-        load_champion("delinquency", tracking_uri),
-        load_champion("propensity_to_pay", tracking_uri),
+        load_champion("delinquency", tracking_uri, require_approval=require_approval),
+        load_champion("propensity_to_pay", tracking_uri, require_approval=require_approval),
     )
 
 
@@ -236,7 +237,7 @@ def drift_task(
         )
         return None
     current = pl.concat([pl.read_parquet(p.path) for p in partitions]).join(
-        segments.select("customer_id", "pd", "propensity"), on="customer_id"
+        segments.select("customer_id", "pd", "propensity", "in_population"), on="customer_id"
     )
     report = drift_report(current, references, FEATURE_NAMES, config)
     log_drift(report, as_of.isoformat(), {c.kind: c.version for c in champions}, tracking_uri)
@@ -327,7 +328,7 @@ def nightly_flow(
         advance()
         clock.lap("ingest")
         version = require_store(store).version
-        champions = load_champions(uri)
+        champions = load_champions(uri, load_gate(folder / "gate.yaml").require_approval)
         clock.lap("champions")
         parts, cached = _feature_partitions(
             store, version, as_of, partitions, max_stale_days, refresh_features

@@ -17,10 +17,21 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from regua import features
+from regua.config import load_labels
+from regua.config.gate import load_gate
 from regua.contract import TABLES
+from regua.models.calibration import Recalibration, calibration_window, recalibrate_on_window
 from regua.models.registry import PromotionDecision, PromotionGate
-from regua.models.tracking import log_training
-from regua.models.train import ModelKind, TrainingResult, TrainingSpec, train, training_dates
+from regua.models.scoring import load_champion
+from regua.models.tracking import log_recalibration, log_training
+from regua.models.train import (
+    ModelKind,
+    TrainingResult,
+    TrainingSpec,
+    build_dataset,
+    train,
+    training_dates,
+)
 from regua.pipelines.retry import io_task
 from regua.progress import stage_bar
 from regua.settings import get_settings
@@ -57,14 +68,26 @@ def train_models(
     truth: pl.DataFrame | None = None,
     tracking_uri: str | None = None,
     gate: PromotionGate | None = None,
+    auto_promote: bool = False,
 ) -> list[TrainedModel]:
-    """Train, evaluate, log and gate each model kind on the store's current version."""
+    """Train, evaluate, log and gate each model kind on the store's current version.
+
+    A version that passes the gate becomes champion only with `auto_promote`; otherwise
+    it waits as challenger for `regua models promote` (a recorded approval).
+    """
     store = store if isinstance(store, Store) else Store(store)
     if store.version is None:
         raise ValueError(f"store {store.root} is empty: run `regua ingest` first")
     tables = {name: store.scan(name) for name in TABLES}
+    definitions = load_labels()
     specs = [
-        TrainingSpec(kind=kind, snapshots=snapshots, out_of_time=out_of_time, last_as_of=last_as_of)
+        TrainingSpec(
+            kind=kind,
+            snapshots=snapshots,
+            out_of_time=out_of_time,
+            last_as_of=last_as_of,
+            labels=definitions,
+        )
         for kind in kinds
     ]
     dates = sorted({d for spec in specs for d in training_dates(tables, spec, labels)})
@@ -85,10 +108,44 @@ def train_models(
                 customers=store.read("customers"),
                 tracking_uri=tracking_uri or get_settings().mlflow_tracking_uri,
                 gate=gate,
+                auto_promote=auto_promote,
             )
             trained.append(TrainedModel(result, run_id, decision))
             advance()
     return trained
+
+
+def recalibrate_champion(
+    store: Store | Path | str,
+    kind: ModelKind,
+    *,
+    tracking_uri: str | None = None,
+    auto_promote: bool = False,
+) -> tuple[Recalibration, str, PromotionDecision]:
+    """The monthly recalibration: the champion's calibrator refitted on the latest matured
+    month-end (`models.calibration`), logged as a new version and gated on calibration."""
+    store = store if isinstance(store, Store) else Store(store)
+    if store.version is None:
+        raise ValueError(f"store {store.root} is empty: run `regua ingest` first")
+    uri = tracking_uri or get_settings().mlflow_tracking_uri
+    champion = load_champion(kind, uri)
+    tables = {name: store.scan(name) for name in TABLES}
+    spec = TrainingSpec(kind=kind, snapshots=1, labels=load_labels())
+    window = calibration_window(tables, spec)
+    dataset = build_dataset(tables, spec)
+    gate_config = load_gate()
+    recalibration = recalibrate_on_window(
+        champion.model, dataset, window, gate_config.recalibration_method
+    )
+    run_id, decision = log_recalibration(
+        recalibration,
+        kind,
+        champion.version,
+        tracking_uri=uri,
+        gate=PromotionGate.from_config(gate_config),
+        auto_promote=auto_promote,
+    )
+    return recalibration, run_id, decision
 
 
 def training_markdown(trained: list[TrainedModel]) -> str:
@@ -100,13 +157,20 @@ def training_markdown(trained: list[TrainedModel]) -> str:
     for item in trained:
         r, e = item.result, item.result.evaluation
         oracle = "n/a" if r.oracle_auc is None else f"{r.oracle_auc:.4f}"
-        gate = "champion" if item.decision.promoted else "challenger"
+        gate = decision_word(item.decision)
         lines.append(
             f"| {r.spec.kind} | {e.auc:.4f} | {r.baseline_evaluation.auc:.4f} | {oracle} "
             f"| {e.ks:.3f} | {e.ece:.4f} | {item.decision.version} | {gate}: "
             f"{item.decision.reason} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def decision_word(decision: PromotionDecision) -> str:
+    """champion, passed (awaiting approval) or failed: where the gate left a version."""
+    if decision.promoted:
+        return "champion"
+    return "passed, awaiting approval" if decision.passed else "failed the gate"
 
 
 @io_task("train-models", retries=1)
@@ -131,6 +195,7 @@ def train_flow(
     truth: Path | None = None,
     tracking_uri: str | None = None,
     gate: PromotionGate | None = None,
+    auto_promote: bool = False,
 ) -> list[TrainedModel]:
     """Train, log and gate the models on the store; publish their figures as an artifact."""
     trained = train_task(
@@ -143,6 +208,7 @@ def train_flow(
         truth=pl.read_parquet(truth) if truth else None,
         tracking_uri=tracking_uri,
         gate=gate,
+        auto_promote=auto_promote,
     )
     create_markdown_artifact(training_markdown(trained), key="training-summary")
     return trained

@@ -346,6 +346,14 @@ def train(
     truth: Annotated[
         Path | None, typer.Option(help="Simulator truth file, for the oracle AUC.")
     ] = None,
+    auto_promote: Annotated[
+        bool,
+        typer.Option(
+            "--auto-promote",
+            help="Make a version that passes the gate champion now (recorded as approved by "
+            "auto-promote); without it, promote with `regua models promote`.",
+        ),
+    ] = False,
 ) -> None:
     """Train the models on the store, log them to MLflow and apply the champion gate."""
     from regua.pipelines import checks
@@ -361,6 +369,7 @@ def train(
             checks.require_table_file(truth, "truth file", suffixes=(".parquet",))
         checks.require_tracking_folder(settings.mlflow_tracking_uri)
         checks.require_config(settings.config_dir)
+        checks.require_writable_folder(settings.reports_dir, "report folder")
         if last_as_of is not None:
             checks.require_as_of_in_history(opened, last_as_of)
     from mlflow.exceptions import MlflowException
@@ -378,7 +387,10 @@ def train(
             labels=labels,
             truth=truth,
             tracking_uri=settings.mlflow_tracking_uri,
+            auto_promote=auto_promote,
         )
+    from regua.pipelines.train import decision_word
+
     for item in trained:
         figures = item.result.evaluation
         baseline = item.result.baseline_evaluation
@@ -387,9 +399,118 @@ def train(
             f"{item.result.spec.kind}: out-of-time AUC {figures.auc:.4f} (scorecard "
             f"{baseline.auc:.4f}{f', oracle {oracle:.4f}' if oracle else ''}), KS "
             f"{figures.ks:.3f}, ECE {figures.ece:.4f}; run {item.run_id}; "
-            f"v{item.decision.version} {'champion' if item.decision.promoted else 'challenger'}: "
-            f"{item.decision.reason}"
+            f"v{item.decision.version} {decision_word(item.decision)}: {item.decision.reason}"
         )
+        if item.decision.passed and not item.decision.promoted:
+            typer.echo(
+                f"  to make it champion: regua models promote {item.decision.model_name} "
+                f"{item.decision.version} --by WHO --why TEXT"
+            )
+    _validation_packs(trained, settings)
+
+
+def _validation_packs(trained: list, settings: Settings) -> None:
+    """Write each model's validation pack to the reports folder and log it to its run."""
+    from mlflow import MlflowClient
+
+    from regua.models.validation import validation_pack
+    from regua.pipelines.train import decision_word
+    from regua.reports.validation import render_validation_pack, write_validation_pack
+
+    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
+    for item in trained:
+        result, decision = item.result, item.decision
+        html = render_validation_pack(
+            validation_pack(result),
+            version=decision.version,
+            run_id=item.run_id,
+            gate=f"{decision_word(decision)}: {decision.reason}",
+            dates={
+                "train_dates": result.train_dates,
+                "test_dates": result.test_dates,
+                "train_rows": result.train_rows,
+                "test_rows": result.test_rows,
+            },
+        )
+        name = f"validation-{decision.model_name}-v{decision.version}.html"
+        path = write_validation_pack(html, settings.reports_dir / name)
+        client.log_artifact(item.run_id, str(path))
+        typer.echo(f"  validation pack: {path} (also in run {item.run_id})")
+
+
+models_app = typer.Typer(
+    help="The model registry: promote a version to champion with a recorded approval.",
+    no_args_is_help=True,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[
+        Literal["delinquency", "propensity_to_pay"], typer.Argument(help="Registered model.")
+    ],
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+    by: Annotated[str, typer.Option("--by", help="Who approves (recorded).")],
+    why: Annotated[str, typer.Option("--why", help="Why (recorded).")],
+    over_gate: Annotated[
+        bool,
+        typer.Option("--over-gate", help="Promote a version the gate failed (recorded)."),
+    ] = False,
+) -> None:
+    """Make VERSION of NAME the champion and record who approved it, when and why."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    with _one_line():
+        checks.require_tracking_folder(settings.mlflow_tracking_uri)
+    from mlflow import MlflowClient
+
+    from regua.models.registry import PromotionError, champion_version, promote
+
+    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
+    with _one_line(PromotionError):
+        before = champion_version(client, name)
+        approval = promote(client, name, version, by=by, why=why, over_gate=over_gate)
+    typer.echo(
+        f"{name} v{version} is champion (was {f'v{before}' if before else 'none'}); approved by "
+        f"{approval.approved_by} at {approval.approved_at}: {approval.approval_reason}"
+    )
+
+
+@models_app.command("recalibrate")
+def models_recalibrate(
+    name: Annotated[
+        Literal["delinquency", "propensity_to_pay"], typer.Argument(help="Registered model.")
+    ],
+    store: StoreDir = None,
+    auto_promote: Annotated[
+        bool,
+        typer.Option("--auto-promote", help="Make the recalibrated version champion if it passes."),
+    ] = False,
+) -> None:
+    """Monthly calibration policy: refit the champion's calibrator (config/gate.yaml
+    recalibration_method) on the latest matured month-end, as a new gated version."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    store = store or settings.store_dir
+    with _one_line():
+        checks.require_store(store)
+        checks.require_config(settings.config_dir)
+        checks.require_champions(settings.mlflow_tracking_uri, (name,))
+    from mlflow.exceptions import MlflowException
+
+    from regua.pipelines.train import decision_word, recalibrate_champion
+
+    with _one_line(ValueError, MlflowException):
+        _, run_id, decision = recalibrate_champion(
+            store, name, tracking_uri=settings.mlflow_tracking_uri, auto_promote=auto_promote
+        )
+    typer.echo(
+        f"{name} v{decision.version} (recalibrated, run {run_id}) {decision_word(decision)}: "
+        f"{decision.reason}"
+    )
 
 
 def _check_scoring(
@@ -417,7 +538,12 @@ def _check_scoring(
         checks.require_config(settings.config_dir)
         if day is not None and raw is None:  # the night's exports may extend the history
             checks.require_as_of_in_history(opened, day)
-        checks.require_champions(settings.mlflow_tracking_uri)
+        from regua.config.gate import load_gate
+
+        checks.require_champions(
+            settings.mlflow_tracking_uri,
+            require_approval=load_gate(settings.config_dir / "gate.yaml").require_approval,
+        )
 
 
 def _run_nightly(as_of: str | None, **parameters: object) -> None:
@@ -597,6 +723,64 @@ def evidence(
     typer.echo(evidence_text(customer, decisions, contacts), nl=False)
 
 
+@app.command("explain")
+def explain_customer(
+    customer: Annotated[str, typer.Option(help="Customer id, as in the customers export.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day of the scores (YYYY-MM-DD); default: the store's last."),
+    ] = None,
+    store: StoreDir = None,
+) -> None:
+    """Print a customer's scores and the reasons of both champion models, in Portuguese
+    (LGPD art. 20: anyone may ask why an automated decision was made about them)."""
+    from regua.pipelines import checks
+
+    settings = _settings()
+    store = store or settings.store_dir
+    with _one_line():
+        opened = checks.require_store(store)
+        day = checks.parse_day(as_of) if as_of else None
+        if day is not None:
+            checks.require_as_of_in_history(opened, day)
+        checks.require_config(settings.config_dir)
+        checks.require_champions(settings.mlflow_tracking_uri)
+    import polars as pl
+
+    from regua.config import load_labels
+    from regua.contract import TABLES
+    from regua.features import build_from_frames
+    from regua.features.ledger import observed_until
+    from regua.models.explain import customer_explanation
+    from regua.models.scoring import load_champion
+
+    tables = {name: opened.scan(name) for name in TABLES}
+    day = day or observed_until(tables)
+    known = tables["customers"].filter(pl.col("customer_id") == customer)
+    with _one_line():
+        if known.select(pl.len()).collect().item() == 0:
+            raise checks.CheckError(f"customer {customer}: not in the store {store}")
+    from regua.dunning.partitions import CUSTOMER_TABLES
+
+    own = {  # the customer's own rows and every shared table, as a partition reads them
+        name: frame.filter(pl.col("customer_id") == customer) if name in CUSTOMER_TABLES else frame
+        for name, frame in tables.items()
+    }
+    row = build_from_frames(own, [day])
+    with _one_line():
+        if row.height == 0:
+            raise checks.CheckError(f"customer {customer}: not yet a customer at {day}")
+    delinquency = load_champion("delinquency", settings.mlflow_tracking_uri)
+    propensity = load_champion("propensity_to_pay", settings.mlflow_tracking_uri)
+    text = customer_explanation(
+        row, delinquency.model, propensity.model, load_labels(settings.config_dir / "labels.yaml")
+    )
+    typer.echo(
+        f"modelos: delinquency v{delinquency.version}, propensity_to_pay v{propensity.version}"
+    )
+    typer.echo(text, nl=False)
+
+
 @app.command()
 def twin(
     customers: Annotated[int, typer.Option(min=50, help="Simulated customers.")] = 20_000,
@@ -688,10 +872,11 @@ def twin(
         retrain_days=retrain_days,
     )
     from regua.models.scoring import NoChampionError
+    from regua.models.train import TooFewOutcomesError
     from regua.progress import run_bars
     from regua.reports.twin import render_twin_report
 
-    refusals = (FileExistsError, ConfigError, NoChampionError)
+    refusals = (FileExistsError, ConfigError, NoChampionError, TooFewOutcomesError)
     with _one_line(*refusals), _disk_errors(out=(out, "nothing was replaced")):
         with run_bars() as report:
             result = run_twin(spec, progress=report)

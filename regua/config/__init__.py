@@ -31,6 +31,7 @@ class DelinquencyLabel(_Frozen):
     min_days_past_due: int = Field(60, ge=1, le=365)
     horizon_days: int = Field(180, ge=1, le=730)
     exclude_already_delinquent: bool = True
+    out_of_population_pd: float = Field(1.0, ge=0, le=1)
 
 
 class PropensityLabel(_Frozen):
@@ -45,6 +46,7 @@ class LabelsConfig(_Frozen):
 
     delinquency: DelinquencyLabel = DelinquencyLabel()
     propensity_to_pay: PropensityLabel = PropensityLabel()
+    min_bad_outcomes: int = Field(100, ge=1)
 
 
 def load_yaml_model(path: Path, model: type[Model]) -> Model:

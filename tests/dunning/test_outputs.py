@@ -39,7 +39,7 @@ def test_the_manifest_dictionary_covers_the_three_outputs():
     assert list(dictionary) == ["actions", "segments", "limits"]
     assert list(dictionary["limits"]) == list(LIMITS.names)
     assert dictionary["actions"]["guardrail"].startswith("What the legal guardrails did")
-    assert len(dictionary["segments"]) == 13
+    assert len(dictionary["segments"]) == 14
 
 
 def test_conform_orders_casts_and_drops_to_the_declared_columns():
@@ -55,6 +55,7 @@ def test_conform_orders_casts_and_drops_to_the_declared_columns():
             "recurrence": ["chronic"],
             "exposure_band": ["small"],
             "propensity": [None],
+            "in_population": [True],
             "case_id": ["K1"],
             "experiment_id": [None],
             "cell": [None],

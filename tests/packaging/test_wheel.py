@@ -99,14 +99,16 @@ def test_a_whole_cycle_runs_from_another_folder(venv, tmp_path):
     # shipped 0.03; the installation's own config folder loosens the gate, as a user would.
     config = tmp_path / "config"
     shutil.copytree(REPO / "config", config, ignore=shutil.ignore_patterns("*.py"))
-    (config / "gate.yaml").write_text("auc_tolerance: 0.05\nmax_ece: 0.2\n")
+    (config / "gate.yaml").write_text("auc_margin: 0.05\nbaseline_margin: -0.1\nmax_ece: 0.2\n")
     run(venv, tmp_path, "simulate", "--customers", "1200", "--months", "24", "--seed", "5",
         "--out", "raw")  # fmt: skip
     assert "stored" in run(venv, tmp_path, "ingest", "--raw", "raw", "--store", "store")
     run(venv, tmp_path, "features", "--store", "store", "--as-of", "2026-09-30",
         "--out", "features.parquet")  # fmt: skip
     assert pl.read_parquet(tmp_path / "features.parquet").height > 1000
-    trained = run(venv, tmp_path, "train", "--store", "store", "--snapshots", "12")
+    trained = run(
+        venv, tmp_path, "train", "--store", "store", "--snapshots", "12", "--auto-promote"
+    )
     assert trained.count(" champion: ") == 2, trained
     run(venv, tmp_path, "nightly", "--raw", "raw", "--store", "store",
         "--as-of", "2026-10-30", "--out", "out")  # fmt: skip

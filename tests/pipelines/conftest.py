@@ -14,7 +14,7 @@ from regua.settings import Settings
 from regua.simulate import SimulationConfig, simulate_portfolio
 from tests.conftest import TEST_DOCUMENT_KEY
 
-LENIENT = PromotionGate(auc_tolerance=0.05, max_ece=0.2)
+LENIENT = PromotionGate(auc_margin=0.05, max_ece=0.2, baseline_margin=-0.1, samples=200)
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +66,7 @@ def trained(store, tracking, prefect_api):
         truth=store / "raw" / "truth" / "truth.parquet",
         tracking_uri=tracking,
         gate=LENIENT,
+        auto_promote=True,
     )
 
 

@@ -114,6 +114,8 @@ def test_train_and_compare_notebook_logs_a_run_that_stays_a_challenger(
     )
     assert "promoted=False" in text and f"champion v{champion}" in text
     new = [run for run_id, run in delinquency_runs(client).items() if run_id not in before]
-    assert len(new) == 1 and new[0].data.tags["promotion"] == "rejected"
+    # gated against the champion on the same rows, but never promoted without a record
+    assert len(new) == 1
+    assert new[0].data.tags["promotion"] in ("rejected", "awaiting approval")
     assert '"min_days_past_due": 30' in new[0].data.params["labels"]
     assert client.get_model_version_by_alias("delinquency", CHAMPION).version == champion

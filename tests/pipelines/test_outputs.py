@@ -71,6 +71,15 @@ def test_every_case_and_invoice_gets_one_action_and_every_customer_one_segment(d
     assert others["discount_pct"].null_count() == others.height
     assert scheduled["top_reasons"].list.len().min() >= 1
     assert scheduled["top_reasons"].list.len().max() <= 4
+    # reasons from both models: what lowers the propensity to pay, where something is overdue
+    paying = scheduled.filter(pl.col("propensity").is_not_null())
+    assert paying["payment_reasons"].list.len().max() <= 4
+    assert paying["payment_reasons"].list.len().sum() > 0
+    assert scheduled.filter(pl.col("propensity").is_null())["payment_reasons"].null_count() == (
+        scheduled["propensity"].null_count()
+    )
+    texts = paying["payment_reasons"].explode().drop_nulls()
+    assert texts.str.contains("chance de pagamento").all()
     # the 2% late fine of CDC art. 52 §1 is never exceeded (each invoice's fine is rounded
     # to the centavo, so a case's sum may be half a centavo per invoice above 2%)
     cap = 0.02 * cases["total_due"] + 0.005 * cases["invoice_count"]

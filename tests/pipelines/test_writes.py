@@ -48,6 +48,7 @@ def decisions(step: str, customers: int = 2) -> Decisions:
                 "status": ["scheduled"] * customers,
                 "scheduled_for": [datetime(2026, 10, 31, 9)] * customers,
                 "top_reasons": [["atraso recente"]] * customers,
+                "payment_reasons": [["promessas quebradas"]] * customers,
             }
         ),
         segments=pl.DataFrame(

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 import regua
+from regua.config import LabelsConfig
 from regua.contract import TABLES
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.registry import PromotionGate
@@ -114,7 +115,9 @@ def test_a_notebook_goes_from_exports_to_reasons_with_the_verbs(exports, tmp_pat
     tables = {name: store.scan(name) for name in TABLES}
 
     estimator = MonotoneGBMClassifier(n_estimators=60, learning_rate=0.1)
-    result = regua.train(tables, TrainingSpec(snapshots=10, estimator=estimator))
+    # 400 customers hold 85 bads: the tiny book lowers the minimum knowingly
+    few = LabelsConfig(min_bad_outcomes=50)
+    result = regua.train(tables, TrainingSpec(snapshots=10, estimator=estimator, labels=few))
     assert not hasattr(estimator, "booster_")  # the spec's estimator is cloned, not fitted
     assert result.model.get_params()["learning_rate"] == 0.1
     assert result.model.random_state == 42  # the spec seeds the run
@@ -122,7 +125,12 @@ def test_a_notebook_goes_from_exports_to_reasons_with_the_verbs(exports, tmp_pat
     assert result.evaluation.auc > 0.6
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    log_training(result, tracking_uri=uri, gate=PromotionGate(auc_tolerance=0.5, max_ece=1.0))
+    log_training(
+        result,
+        tracking_uri=uri,
+        gate=PromotionGate(auc_margin=0.5, max_ece=1.0, baseline_margin=-1.0),
+        auto_promote=True,
+    )
     champion = regua.load_champion("delinquency", uri)
     assert champion.version == "1"
 

@@ -237,6 +237,15 @@ CASES = {
         ("score", "--store", "{store}"),
         r"error: Missing option '--as-of'\. \(see `.* score --help`\)",
     ),
+    # the registry's recorded promotion
+    "models promote: a version the registry lacks": Case(
+        ("models", "promote", "delinquency", "7", "--by", "ana.risco", "--why", "validated"),
+        r"error: model 'delinquency' has no version 7$",
+    ),
+    "models promote: nobody approves": Case(
+        ("models", "promote", "delinquency", "1", "--by", " ", "--why", "validated"),
+        r"error: a promotion needs who approves it \(--by\) and why \(--why\)$",
+    ),
     # settings
     "ingest: unknown key in regua.toml": Case(
         ("ingest", "--raw", "{raw}", "--store", "{root}/new-store"),
