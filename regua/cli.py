@@ -800,6 +800,90 @@ def report(
     )
 
 
+users_app = typer.Typer(help="Workbench users (argon2-hashed passwords).", no_args_is_help=True)
+db_app = typer.Typer(help="The decisions database (the workbench's).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+DbUrl = Annotated[
+    str | None,
+    typer.Option("--db", help="Decisions database URL; default: the decisions_db_url setting."),
+]
+
+
+def _read_password(stdin: bool) -> str:
+    """A new password from standard input (first line) or twice from a hidden prompt."""
+    import sys
+
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[Literal["analyst", "supervisor"], typer.Option(help="What the user may do.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbUrl = None,
+) -> None:
+    """Add a workbench user; the password comes from a prompt or standard input, never an
+    argument (it would stay in the shell history). Creates or upgrades the database first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from regua.decisions.db import make_engine, session_factory, upgrade
+    from regua.decisions.users import UserError, add_user
+
+    password = _read_password(password_stdin)
+    with _one_line(UserError, SQLAlchemyError):
+        engine = make_engine(db)
+        upgrade(engine)
+        with session_factory(engine).begin() as session:
+            add_user(session, name, role, password)
+    typer.echo(f"user {name} ({role}) added")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbUrl = None) -> None:
+    """Create the decisions database or bring it to this regua's migrations (Alembic)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from regua.decisions.db import make_engine, upgrade
+
+    with _one_line(SQLAlchemyError):
+        engine = make_engine(db)
+        head = upgrade(engine)
+    typer.echo(f"decisions database {engine.url.render_as_string(hide_password=True)} at {head}")
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    db: DbUrl = None,
+    outputs: Annotated[
+        Path | None, typer.Option(help="Nightly outputs; default: the out_dir setting.")
+    ] = None,
+    store: StoreDir = None,
+) -> None:
+    """Serve the analysts' workbench (login, portfolio, customers, review and approval
+    queues, LGPD review requests, audit log) on HOST:PORT."""
+    import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from regua.config import ConfigError
+    from regua.decisions.db import DatabaseError
+    from regua.settings import SettingsError
+    from regua.workbench.app import create_app
+    from regua.workbench.context import load_context
+
+    with _one_line(DatabaseError, ConfigError, SettingsError, SQLAlchemyError):
+        context = load_context(db_url=db, out_dir=outputs, store_dir=store)
+    typer.echo(f"workbench on http://{host}:{port}/ (outputs {context.out_dir})")
+    uvicorn.run(create_app(context), host=host, port=port, access_log=False)
+
+
 def main() -> None:
     """Entry point of `regua` and `python -m regua`: a usage error is one line too."""
     command = typer.main.get_command(app)
