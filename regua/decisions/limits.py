@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from regua.config.workbench import WorkbenchConfig
 from regua.decisions.audit import append
+from regua.decisions.db import require_current
 from regua.decisions.models import ACTIONS, Decision, User
 from regua.decisions.users import now_utc
 
@@ -207,3 +208,25 @@ def decisions_in_force(engine: Engine, as_of: date) -> pl.DataFrame:
         orient="row",
     )  # fmt: skip
     return in_force(frame, as_of)
+
+
+def read_in_force(url: str | None, as_of: date) -> pl.DataFrame:
+    """The decisions in force at as_of from the database at `url` (default: the setting).
+
+    A SQLite file that does not exist yet, or a database nobody migrated, has no decisions
+    (an installation without the workbench); a database behind the migrations stops.
+    """
+    from regua.decisions.db import current_revision, database_url, make_engine, sqlite_file
+
+    url = database_url(url)
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return in_force(pl.DataFrame(), as_of)
+    engine = make_engine(url)
+    try:
+        if current_revision(engine) is None:
+            return in_force(pl.DataFrame(), as_of)
+        require_current(engine)
+        return decisions_in_force(engine, as_of)
+    finally:
+        engine.dispose()
