@@ -1,0 +1,217 @@
+"""What the workbench pages read: the night's outputs (out/<as_of>/), the store, MLflow.
+
+The same readers the report and the notebooks use (`reports.report.read_outputs`,
+`dunning.summary`, `regua.store.Store`); a night's frames are read once and kept while the
+folder's manifest does not change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from regua.config.ledger import load_ledger
+from regua.documents import hash_documents, normalize_document
+from regua.reports.report import DayFrames, read_outputs
+from regua.store import Store
+
+
+class NoNightError(FileNotFoundError):
+    """No night has written outputs yet."""
+
+
+def latest_as_of(out_dir: Path) -> date:
+    """The latest as_of with a complete outputs folder (its manifest written)."""
+    days = []
+    for manifest in out_dir.glob("*/manifest.json"):
+        try:
+            days.append(date.fromisoformat(manifest.parent.name))
+        except ValueError:
+            continue
+    if not days:
+        raise NoNightError(f"no night's outputs in {out_dir}: run `regua nightly` first")
+    return max(days)
+
+
+_CACHE: dict[tuple[Path, date], tuple[float, DayFrames]] = {}
+_LOCK = threading.Lock()
+
+
+def night(out_dir: Path, as_of: date) -> DayFrames:
+    """The night's outputs, read once per manifest version."""
+    manifest = out_dir / as_of.isoformat() / "manifest.json"
+    stamp = manifest.stat().st_mtime
+    key = (out_dir.resolve(), as_of)
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached and cached[0] == stamp:
+            return cached[1]
+    frames = read_outputs(out_dir, as_of)
+    frames = DayFrames(
+        folder=frames.folder,
+        actions=frames.actions.sort("customer_id"),
+        segments=frames.segments.sort("customer_id"),
+        limits=frames.limits.sort("customer_id"),
+        manifest=frames.manifest,
+    )
+    with _LOCK:
+        _CACHE[key] = (stamp, frames)
+    return frames
+
+
+def model_version(day: DayFrames) -> str | None:
+    """The delinquency champion's version the night scored with (from its manifest)."""
+    models: dict[str, Any] = day.manifest.get("models") or {}
+    version = (models.get("delinquency") or {}).get("version")
+    return None if version is None else str(version)
+
+
+def customer_rows(frame: pl.DataFrame, customer_id: str) -> pl.DataFrame:
+    """One customer's rows of a night's frame (sorted by customer_id: a binary search)."""
+    ids = frame["customer_id"]
+    start = ids.search_sorted(customer_id, side="left")
+    end = ids.search_sorted(customer_id, side="right")
+    return frame.slice(start, end - start)
+
+
+def find_by_document(store_dir: Path, typed: str, key: bytes) -> list[str]:
+    """Customer ids whose CPF/CNPJ is the one typed: hashed with the document key, compared
+    with the stored hashes; the document itself goes nowhere."""
+    normalized = pl.select(normalize_document(pl.lit(typed, dtype=pl.String))).to_series()
+    digest = hash_documents(normalized, key).item()
+    if not digest:
+        return []
+    customers = Store(store_dir).scan("customers")
+    found = customers.filter(pl.col("document_hash") == digest).select("customer_id").collect()
+    return found["customer_id"].to_list()
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One customer's invoices at as_of: open ones with days past due, and monthly history."""
+
+    open_invoices: pl.DataFrame
+    history: pl.DataFrame
+
+
+def customer_ledger(store_dir: Path, customer_id: str, as_of: date, months: int = 12) -> Ledger:
+    """Open invoices (settled by the ledger's tolerance) and 12 months of billed vs paid."""
+    store = Store(store_dir)
+    tolerance = load_ledger().settle_tolerance_brl
+    invoices = (
+        store.scan("invoices")
+        .filter((pl.col("customer_id") == customer_id) & (pl.col("issued_at") <= as_of))
+        .select("invoice_id", "issued_at", "due_at", "amount", "product")
+        .collect()
+    )
+    payments = (
+        store.scan("payments")
+        .filter((pl.col("customer_id") == customer_id) & (pl.col("paid_at") <= as_of))
+        .select("invoice_id", "paid_at", "amount")
+        .collect()
+    )
+    paid = payments.group_by("invoice_id").agg(pl.col("amount").sum().alias("paid"))
+    status = invoices.join(paid, on="invoice_id", how="left").with_columns(
+        pl.col("paid").fill_null(0.0)
+    )
+    open_invoices = (
+        status.filter(pl.col("amount") - pl.col("paid") > tolerance)
+        .with_columns(
+            (pl.col("amount") - pl.col("paid")).round(2).alias("open_amount"),
+            (pl.lit(as_of) - pl.col("due_at")).dt.total_days().clip(0).alias("days_past_due"),
+        )
+        .sort("due_at")
+    )
+    start = _months_back(as_of, months - 1)
+    month = pl.col("_day").dt.truncate("1mo")
+    billed = (
+        invoices.filter(pl.col("due_at") >= start)
+        .select(pl.col("due_at").alias("_day"), "amount")
+        .group_by(month.alias("month"))
+        .agg(pl.col("amount").sum().alias("billed"))
+    )
+    received = (
+        payments.filter(pl.col("paid_at") >= start)
+        .select(pl.col("paid_at").alias("_day"), "amount")
+        .group_by(month.alias("month"))
+        .agg(pl.col("amount").sum().alias("paid"))
+    )
+    grid = pl.DataFrame({"month": pl.date_range(start, as_of, "1mo", eager=True)})
+    history = (
+        grid.join(billed, on="month", how="left")
+        .join(received, on="month", how="left")
+        .fill_null(0.0)
+        .sort("month")
+    )
+    return Ledger(open_invoices=open_invoices, history=history)
+
+
+def _months_back(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+_DRIFT: dict[tuple[str, date], tuple[float, str]] = {}
+DRIFT_SECONDS = 300.0
+"""How long a night's drift level is kept before MLflow is asked again."""
+
+
+def drift_status(tracking_uri: str, as_of: date) -> str:
+    """The night's drift level from its MLflow run (estável, atenção, alerta grave), or
+    'desconhecido'; kept for DRIFT_SECONDS."""
+    now = time.monotonic()
+    cached = _DRIFT.get((tracking_uri, as_of))
+    if cached and now - cached[0] < DRIFT_SECONDS:
+        return cached[1]
+    status = _drift_status(tracking_uri, as_of)
+    _DRIFT[(tracking_uri, as_of)] = (now, status)
+    return status
+
+
+def _drift_status(tracking_uri: str, as_of: date) -> str:
+    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[10:]).exists():
+        return "desconhecido"  # no tracking store yet: do not create one
+    try:
+        import mlflow
+
+        mlflow.set_tracking_uri(tracking_uri)
+        runs = mlflow.search_runs(
+            experiment_names=["regua-nightly"],
+            filter_string=f"tags.as_of = '{as_of.isoformat()}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+            output_format="list",
+        )
+    except Exception:
+        return "desconhecido"
+    if not runs:
+        return "desconhecido"
+    run = runs[0]
+    warn = float(run.data.params.get("psi_warn_above", "inf"))
+    breach = float(run.data.params.get("psi_breach_above", "inf"))
+    worst = max((v for v in run.data.metrics.values() if not math.isnan(v)), default=0.0)
+    return "alerta grave" if worst > breach else "atenção" if worst > warn else "estável"
+
+
+def report_path(reports_dir: Path, as_of: date) -> Path | None:
+    """The portfolio report of as_of, when `regua report` wrote it."""
+    path = reports_dir / f"portfolio-{as_of.isoformat()}.html"
+    return path if path.is_file() else None
+
+
+def evidence_text(evidence: str | None) -> str:
+    """An action's evidence (JSON) as readable text."""
+    if not evidence:
+        return ""
+    try:
+        return json.dumps(json.loads(evidence), ensure_ascii=False, indent=1)
+    except ValueError:
+        return evidence
