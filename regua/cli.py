@@ -857,6 +857,9 @@ def db_upgrade(db: DbUrl = None) -> None:
     typer.echo(f"decisions database {engine.url.render_as_string(hide_password=True)} at {head}")
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 @app.command()
 def web(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -879,8 +882,15 @@ def web(
     from regua.workbench.context import load_context
 
     with _one_line(DatabaseError, ConfigError, SettingsError, SQLAlchemyError):
-        context = load_context(db_url=db, out_dir=outputs, store_dir=store)
+        loopback = host in LOOPBACK_HOSTS
+        context = load_context(db_url=db, out_dir=outputs, store_dir=store, loopback=loopback)
     typer.echo(f"workbench on http://{host}:{port}/ (outputs {context.out_dir})")
+    if context.config.session.https_only(loopback):
+        typer.echo(
+            "note: session cookies are Secure (config/workbench.yaml): browsers send them "
+            "only over https, so serve the workbench behind a TLS proxy",
+            err=True,
+        )
     uvicorn.run(create_app(context), host=host, port=port, access_log=False)
 
 

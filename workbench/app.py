@@ -83,7 +83,7 @@ def create_app(context: WorkbenchContext) -> FastAPI:
         session_cookie="regua_session",
         max_age=rules.session.lifetime_minutes * 60,
         same_site="strict",
-        https_only=rules.session.secure_cookies,
+        https_only=rules.session.https_only(context.loopback),
     )
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["brl"] = views.brl

@@ -30,6 +30,8 @@ class WorkbenchContext:
     tracking_uri: str
     document_key: bytes = field(repr=False)
     session_secret: bytes = field(repr=False)
+    loopback: bool = False
+    """Served on 127.0.0.1/localhost only (plain http allowed when the config says so)."""
 
 
 def load_context(
@@ -37,6 +39,7 @@ def load_context(
     out_dir: Path | None = None,
     store_dir: Path | None = None,
     config_path: Path | None = None,
+    loopback: bool = False,
 ) -> WorkbenchContext:
     """The context from the settings (overridden by the arguments); refuses a database whose
     migrations are behind (`regua.decisions.db.DatabaseError`)."""
@@ -53,4 +56,5 @@ def load_context(
         tracking_uri=settings.mlflow_tracking_uri,
         document_key=settings.document_key_bytes(),
         session_secret=read_key_file(settings.workbench_secret_file, create=True),
+        loopback=loopback,
     )

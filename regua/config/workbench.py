@@ -22,6 +22,11 @@ class SessionRules(_Frozen):
 
     lifetime_minutes: int = Field(480, ge=5, le=24 * 60)
     secure_cookies: bool = True
+    allow_http_on_loopback: bool = True
+
+    def https_only(self, loopback: bool) -> bool:
+        """Whether the session cookie is marked Secure for a server on this kind of host."""
+        return self.secure_cookies and not (loopback and self.allow_http_on_loopback)
 
 
 class LoginRules(_Frozen):

@@ -84,6 +84,8 @@ def test_cookies_are_secure_when_configured(book, tmp_path) -> None:
         )
     assert "secure" in response.headers["set-cookie"].lower()
     context.engine.dispose()
+    rules = context.config.session
+    assert rules.https_only(loopback=False) and not rules.https_only(loopback=True)
 
 
 def test_failed_logins_are_rate_limited(client) -> None:
