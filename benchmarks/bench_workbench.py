@@ -35,6 +35,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import BENCH_ROOT, REGUA, machine, prepare_store
+from regua.decisions.db import make_engine, session_factory, upgrade
+from regua.decisions.users import add_user
 from regua.dunning.outputs import ACTIONS, LIMITS, SEGMENTS
 from regua.store import Store
 
@@ -99,8 +101,9 @@ def _free_port() -> int:
 
 
 async def analyst(base: str, name: str, ids: list[str], until: float, times: list[float],
-                  errors: list[int]) -> None:  # fmt: skip
-    """One analyst: log in, then open random customer pages until `until`."""
+                  errors: list[int], think: float) -> None:  # fmt: skip
+    """One analyst: log in, then open random customer pages until `until`, reading each for
+    `think` seconds (0: back to back)."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         page = await client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
@@ -113,6 +116,8 @@ async def analyst(base: str, name: str, ids: list[str], until: float, times: lis
             times.append(time.perf_counter() - started)
             if response.status_code != 200:
                 errors.append(response.status_code)
+            if think:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
 
 
 def main() -> None:
@@ -121,20 +126,34 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1, help="regua web --workers")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="Mean seconds an analyst reads a page (0: none)."
+    )
     args = parser.parse_args()
     folder = BENCH_ROOT / f"workbench-{args.customers}"
     store, _ = prepare_store(folder, args.customers, args.months)
-    n = write_night(store, folder / "out")
+    if not (folder / "out" / AS_OF.isoformat() / "manifest.json").exists():
+        write_night(store, folder / "out")
+    n = (
+        pl.scan_parquet(folder / "out" / AS_OF.isoformat() / "limits.parquet")
+        .select(pl.len())
+        .collect()
+        .item()
+    )
     env = {**os.environ, "REGUA_DATA_DIR": str(folder),
            "REGUA_WORKBENCH_SECRET_FILE": str(folder / "secret")}  # fmt: skip
     (folder / "workbench.db").unlink(missing_ok=True)
-    for i in range(args.clients):
-        subprocess.run([*REGUA, "users", "add", f"analista{i}", "--role", "analyst",
-                        "--password-stdin"], input=PASSWORD, text=True, env=env, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+    engine = make_engine(f"sqlite:///{folder / 'workbench.db'}")
+    upgrade(engine)
+    with session_factory(engine).begin() as session:
+        for i in range(args.clients):
+            add_user(session, f"analista{i}", "analyst", PASSWORD)
+    engine.dispose()
     port = _free_port()
-    server = subprocess.Popen([*REGUA, "web", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    command = [*REGUA, "web", "--port", str(port), "--workers", str(args.workers)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -143,15 +162,21 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
+        warm = httpx.Client(base_url=base, timeout=120)  # the first page reads the book
+        token = re.search(r'name="csrf_token" value="([^"]+)"', warm.get("/login").text)
+        warm.post("/login", data={"name": "analista0", "password": PASSWORD,
+                                  "csrf_token": token.group(1)})  # fmt: skip
         ids = pl.read_parquet(folder / "out" / AS_OF.isoformat() / "limits.parquet",
                               columns=["customer_id"])["customer_id"].to_list()  # fmt: skip
+        warm.get(f"/clientes/{ids[0]}")
+        warm.close()
         times: list[float] = []
         errors: list[int] = []
 
         async def run() -> None:
             until = time.monotonic() + args.seconds
-            await asyncio.gather(*(analyst(base, f"analista{i}", ids, until, times, errors)
-                                   for i in range(args.clients)))  # fmt: skip
+            await asyncio.gather(*(analyst(base, f"analista{i}", ids, until, times, errors,
+                                           args.think) for i in range(args.clients)))  # fmt: skip
 
         asyncio.run(run())
     finally:
@@ -160,12 +185,11 @@ def main() -> None:
     ms = sorted(t * 1000 for t in times)
     q = statistics.quantiles(ms, n=100)
     print(f"# {machine()}; {date.today()}")
-    print(
-        "| customers | analysts | seconds | pages | pages/s | p50 ms | p95 ms | p99 ms | errors |"
-    )
-    print(f"| {n:,} | {args.clients} | {args.seconds:g} | {len(ms):,} | "
-          f"{len(ms) / args.seconds:.1f} | {q[49]:.0f} | {q[94]:.0f} | {q[98]:.0f} | "
-          f"{len(errors)} |")  # fmt: skip
+    print("| customers | analysts | think s | workers | seconds | pages | pages/s | p50 ms | "
+          "p95 ms | p99 ms | errors |")  # fmt: skip
+    print(f"| {n:,} | {args.clients} | {args.think:g} | {args.workers} | {args.seconds:g} | "
+          f"{len(ms):,} | {len(ms) / args.seconds:.1f} | {q[49]:.0f} | {q[94]:.0f} | "
+          f"{q[98]:.0f} | {len(errors)} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -869,6 +869,9 @@ def web(
         Path | None, typer.Option(help="Nightly outputs; default: the out_dir setting.")
     ] = None,
     store: StoreDir = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (each keeps the book in memory).")
+    ] = 1,
 ) -> None:
     """Serve the analysts' workbench (login, portfolio, customers, review and approval
     queues, LGPD review requests, audit log) on HOST:PORT."""
@@ -891,7 +894,24 @@ def web(
             "only over https, so serve the workbench behind a TLS proxy",
             err=True,
         )
-    uvicorn.run(create_app(context), host=host, port=port, access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(context), host=host, port=port, access_log=False)
+        return
+    import os
+
+    from regua.workbench.app import LOOPBACK_VARIABLE
+
+    context.engine.dispose()
+    # each worker process builds its context from the settings: hand the options over
+    for variable, value in (("REGUA_DECISIONS_DB_URL", db), ("REGUA_OUT_DIR", outputs),
+                            ("REGUA_STORE_DIR", store)):  # fmt: skip
+        if value is not None:
+            os.environ[variable] = str(value)
+    os.environ[LOOPBACK_VARIABLE] = "1" if loopback else "0"
+    uvicorn.run(
+        "regua.workbench.app:app_from_settings", factory=True, workers=workers, host=host,
+        port=port, access_log=False,
+    )  # fmt: skip
 
 
 def main() -> None:

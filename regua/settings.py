@@ -38,6 +38,7 @@ OTHER_VARIABLES = {
     CONFIG_VARIABLE: "the settings file to read instead of ./regua.toml",
     "REGUA_AS_OF": "the date the notebooks look at (reports.locations)",
     "REGUA_BENCH_DIR": "scratch folder of the benchmarks",
+    "REGUA_WEB_LOOPBACK": "set by `regua web --workers` for its worker processes",
 }
 """`REGUA_*` variables that are read by their own code, not settings fields."""
 

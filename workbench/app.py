@@ -8,7 +8,11 @@ the access log is off and the app logs only event kinds.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import os
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -73,6 +77,17 @@ def parse_amount(text: str) -> float | None:
         return None
 
 
+LOOPBACK_VARIABLE = "REGUA_WEB_LOOPBACK"
+"""Set by `regua web --workers N` for its worker processes: served on a loopback host."""
+
+
+def app_from_settings() -> FastAPI:
+    """The workbench on the settings' database and folders (one per worker process)."""
+    from regua.workbench.context import load_context
+
+    return create_app(load_context(loopback=os.environ.get(LOOPBACK_VARIABLE) == "1"))
+
+
 def create_app(context: WorkbenchContext) -> FastAPI:
     """The workbench on `context` (database, rules, folders, keys)."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -89,6 +104,12 @@ def create_app(context: WorkbenchContext) -> FastAPI:
     templates.env.filters["brl"] = views.brl
     templates.env.filters["pct"] = views.pct
     limiter = LoginLimiter(rules.login.max_failures, rules.login.window_minutes * 60)
+
+    @app.on_event("startup")
+    def _warm() -> None:
+        threading.Thread(
+            target=data.warm, args=(context.out_dir, context.store_dir), daemon=True
+        ).start()
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
@@ -233,6 +254,17 @@ def create_app(context: WorkbenchContext) -> FastAPI:
             return redirect(f"/clientes/{found[0]}")
         return page(request, "search.html", {"found": found}, status=200)
 
+    @functools.lru_cache(maxsize=4096)
+    def _reasons(as_of: date, customer_id: str, manifest: str) -> dict[str, list[str]]:
+        from regua.workbench.explain import reasons_on_demand
+
+        return reasons_on_demand(
+            context.store_dir, context.tracking_uri, json.loads(manifest), as_of, customer_id
+        )
+
+    def reasons(manifest: dict[str, Any], as_of: date, customer_id: str) -> dict[str, list[str]]:
+        return _reasons(as_of, customer_id, json.dumps(manifest, sort_keys=True, default=str))
+
     @app.get("/clientes/{customer_id}", response_class=HTMLResponse)
     def customer(request: Request, customer_id: str) -> Response:
         user_of(request)
@@ -242,6 +274,8 @@ def create_app(context: WorkbenchContext) -> FastAPI:
             as_of, day = night
             ledger = data.customer_ledger(context.store_dir, customer_id, as_of)
             view = views.customer(day, customer_id, ledger)
+            if view is not None:
+                view = views.with_reasons(view, reasons(day.manifest, as_of, customer_id))
         if view is None:
             return page(request, "search.html", {"found": [], "missing": True}, status=404)
         with context.sessions() as session:
@@ -369,6 +403,8 @@ def create_app(context: WorkbenchContext) -> FastAPI:
         check_csrf(request, csrf_token)
         night = latest()
         view = None if night is None else views.customer(night[1], customer_id, None)
+        if view is not None:
+            view = views.with_reasons(view, reasons(night[1].manifest, night[0], customer_id))
         if view is None:
             return redirect("/revisoes", "Cliente não encontrado na última noite.", request)
         try:

@@ -7,7 +7,9 @@ folder's manifest does not change.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import math
 import threading
 import time
@@ -22,6 +24,8 @@ from regua.config.ledger import load_ledger
 from regua.documents import hash_documents, normalize_document
 from regua.reports.report import DayFrames, read_outputs
 from regua.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class NoNightError(FileNotFoundError):
@@ -43,6 +47,7 @@ def latest_as_of(out_dir: Path) -> date:
 
 _CACHE: dict[tuple[Path, date], tuple[float, DayFrames]] = {}
 _LOCK = threading.Lock()
+_LOADING = threading.Lock()
 
 
 def night(out_dir: Path, as_of: date) -> DayFrames:
@@ -54,6 +59,15 @@ def night(out_dir: Path, as_of: date) -> DayFrames:
         cached = _CACHE.get(key)
         if cached and cached[0] == stamp:
             return cached[1]
+    with _LOADING:
+        return _read_night(out_dir, as_of, key, stamp)
+
+
+def _read_night(out_dir: Path, as_of: date, key: tuple[Path, date], stamp: float) -> DayFrames:
+    """Read a night's outputs sorted by customer (under _LOADING), and keep them."""
+    cached = _CACHE.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
     frames = read_outputs(out_dir, as_of)
     frames = DayFrames(
         folder=frames.folder,
@@ -102,22 +116,61 @@ class Ledger:
     history: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class _Book:
+    """A store version's invoices and payments sorted by customer, for slicing by customer."""
+
+    invoices: pl.DataFrame
+    payments: pl.DataFrame
+
+
+_BOOKS: dict[tuple[Path, str], _Book] = {}
+
+
+def _book(store_dir: Path) -> _Book:
+    """The store's current invoices and payments, read once per store version (a page then
+    slices one customer's rows by binary search instead of scanning the files)."""
+    store = Store(store_dir)
+    key = (store_dir.resolve(), str(store.version))
+    with _LOADING:  # one reader at a time; the others wait for its result
+        return _BOOKS.get(key) or _read_book(store, key)
+
+
+def _read_book(store: Store, key: tuple[Path, str]) -> _Book:
+    """Read and sort the invoices and payments of the store's version (under _LOADING)."""
+    invoices = store.scan("invoices").select(
+        "customer_id", "invoice_id", "issued_at", "due_at", "amount", "product"
+    )
+    payments = store.scan("payments").select("customer_id", "invoice_id", "paid_at", "amount")
+    book = _Book(
+        invoices.sort("customer_id", "due_at").collect(),
+        payments.sort("customer_id", "paid_at").collect(),
+    )
+    _BOOKS.clear()  # only the current version is served
+    _BOOKS[key] = book
+    return book
+
+
+@functools.lru_cache(maxsize=1)
+def _tolerance() -> float:
+    return load_ledger().settle_tolerance_brl
+
+
+def warm(out_dir: Path, store_dir: Path) -> None:
+    """Read the latest night and the store's book ahead of the first page (best effort)."""
+    try:
+        night(out_dir, latest_as_of(out_dir))
+        _book(store_dir)
+    except (OSError, NoNightError, pl.exceptions.PolarsError):
+        log.warning("workbench: could not read the night or the store ahead of time")
+
+
 def customer_ledger(store_dir: Path, customer_id: str, as_of: date, months: int = 12) -> Ledger:
     """Open invoices (settled by the ledger's tolerance) and 12 months of billed vs paid."""
-    store = Store(store_dir)
-    tolerance = load_ledger().settle_tolerance_brl
-    invoices = (
-        store.scan("invoices")
-        .filter((pl.col("customer_id") == customer_id) & (pl.col("issued_at") <= as_of))
-        .select("invoice_id", "issued_at", "due_at", "amount", "product")
-        .collect()
-    )
-    payments = (
-        store.scan("payments")
-        .filter((pl.col("customer_id") == customer_id) & (pl.col("paid_at") <= as_of))
-        .select("invoice_id", "paid_at", "amount")
-        .collect()
-    )
+    book = _book(store_dir)
+    tolerance = _tolerance()
+    invoices = customer_rows(book.invoices, customer_id).filter(pl.col("issued_at") <= as_of)
+    payments = customer_rows(book.payments, customer_id).filter(pl.col("paid_at") <= as_of)
     paid = payments.group_by("invoice_id").agg(pl.col("amount").sum().alias("paid"))
     status = invoices.join(paid, on="invoice_id", how="left").with_columns(
         pl.col("paid").fill_null(0.0)

@@ -108,6 +108,7 @@ def customer(day: DayFrames, customer_id: str, ledger: Ledger | None) -> dict[st
         "segment": segment_row,
         "limit": limit_row,
         "top_reasons": reasons,
+        "propensity_reasons": [],
         "actions": [
             {**row, "evidence_text": evidence_text(row.get("evidence"))}
             for row in actions.to_dicts()
@@ -115,6 +116,16 @@ def customer(day: DayFrames, customer_id: str, ledger: Ledger | None) -> dict[st
         "open_invoices": [] if ledger is None else ledger.open_invoices.to_dicts(),
         "chart": None if ledger is None else history_chart(ledger.history),
     }
+
+
+def with_reasons(view: dict[str, Any], on_demand: dict[str, list[str]]) -> dict[str, Any]:
+    """The view with reasons computed on demand where the night had none (PD), and the
+    propensity's (the night keeps only the PD's)."""
+    top = view["top_reasons"] or on_demand.get("delinquency") or []
+    segment = view.get("segment") or {}
+    overdue = segment.get("propensity") is not None  # no propensity: nothing overdue
+    propensity = on_demand.get("propensity_to_pay", []) if overdue else []
+    return {**view, "top_reasons": top, "propensity_reasons": propensity}
 
 
 def explanation(view: dict[str, Any]) -> str:
@@ -127,6 +138,7 @@ def explanation(view: dict[str, Any]) -> str:
             f"segmento {segment['segment']}"
         )
     lines += [f"motivo do risco: {text}" for text in view.get("top_reasons") or []]
+    lines += [f"motivo da propensão: {text}" for text in view.get("propensity_reasons") or []]
     if limit:
         lines.append(
             f"limite atual {brl(limit['current_limit'])}, recomendado "

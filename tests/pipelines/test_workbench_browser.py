@@ -134,6 +134,20 @@ def _customers(book: Path, store: Path) -> tuple[dict, dict, str]:
     return first, second, format_cpf(first["document"])
 
 
+def _unexplained(book: Path) -> str:
+    """A customer with something overdue whom the night gave no reasons."""
+    day = book / "out" / AS_OF.isoformat()
+    limits = pl.read_parquet(day / "limits.parquet")
+    segments = pl.read_parquet(day / "segments.parquet")
+    actions = pl.read_parquet(day / "actions.parquet")
+    explained = actions.filter(pl.col("top_reasons").is_not_null())["customer_id"]
+    return (
+        limits.filter(pl.col("top_reasons").is_null() & ~pl.col("customer_id").is_in(explained))
+        .join(segments.filter(pl.col("propensity").is_not_null()), on="customer_id")
+        .sort("customer_id")["customer_id"][0]
+    )
+
+
 def test_an_analyst_overrides_a_limit_that_holds_and_a_supervisor_approves_a_large_one(
     served, browser, store, tracking, prefect_api
 ):
@@ -149,6 +163,12 @@ def test_an_analyst_overrides_a_limit_that_holds_and_a_supervisor_approves_a_lar
     assert analyst.shown_customer() == first["customer_id"]
     reasons = analyst.page.locator("#limit-reasons li").all_inner_texts()
     assert reasons == first["limit_reasons"]
+
+    quiet = _unexplained(book)  # no reasons in the night's outputs: computed on demand
+    analyst.open_customer(quiet)
+    assert analyst.page.locator("#risk-reasons li").count() >= 1
+    assert analyst.page.locator("#propensity-reasons li").count() >= 1
+    analyst.open_customer(first["customer_id"])
 
     small = round(first["current_limit"] * 1.1 / 50) * 50  # within the analyst's authority
     flash = analyst.decide("override", "renda_comprovada", f"{small:.2f}".replace(".", ","),
