@@ -248,3 +248,15 @@ def test_the_audit_log_offers_no_way_to_change_it(client, context) -> None:
     with pytest.raises(Exception, match="append-only"), context.engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_log"))
     assert "login" in client.get("/auditoria").text
+
+
+def test_the_report_link_serves_the_nights_portfolio_report(client, context) -> None:
+    log_in(client, "ana")
+    assert client.get("/relatorio").status_code == 404
+    assert "Relatório completo ainda não gerado" in client.get("/").text
+    context.reports_dir.mkdir(parents=True)
+    (context.reports_dir / "portfolio-2026-09-30.html").write_text("<h1>Carteira</h1>")
+    assert 'href="/relatorio"' in client.get("/").text
+    report = client.get("/relatorio")
+    assert report.status_code == 200 and report.text == "<h1>Carteira</h1>"
+    assert "script-src 'none'" in report.headers["content-security-policy"]
