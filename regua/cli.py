@@ -417,6 +417,7 @@ def _check_scoring(
         checks.require_config(settings.config_dir)
         if day is not None and raw is None:  # the night's exports may extend the history
             checks.require_as_of_in_history(opened, day)
+        checks.require_decisions_current()
         checks.require_champions(settings.mlflow_tracking_uri)
 
 
@@ -804,7 +805,7 @@ users_app = typer.Typer(help="Workbench users (argon2-hashed passwords).", no_ar
 db_app = typer.Typer(help="The decisions database (the workbench's).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
-DbUrl = Annotated[
+DecisionsDb = Annotated[
     str | None,
     typer.Option("--db", help="Decisions database URL; default: the decisions_db_url setting."),
 ]
@@ -826,7 +827,7 @@ def users_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
-    db: DbUrl = None,
+    db: DecisionsDb = None,
 ) -> None:
     """Add a workbench user; the password comes from a prompt or standard input, never an
     argument (it would stay in the shell history). Creates or upgrades the database first."""
@@ -845,7 +846,7 @@ def users_add(
 
 
 @db_app.command("upgrade")
-def db_upgrade(db: DbUrl = None) -> None:
+def db_upgrade(db: DecisionsDb = None) -> None:
     """Create the decisions database or bring it to this regua's migrations (Alembic)."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -864,7 +865,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 def web(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
-    db: DbUrl = None,
+    db: DecisionsDb = None,
     outputs: Annotated[
         Path | None, typer.Option(help="Nightly outputs; default: the out_dir setting.")
     ] = None,
