@@ -17,6 +17,8 @@ from collections import defaultdict, deque
 from starlette.requests import Request
 
 CSRF_FIELD = "csrf_token"
+CLIENT_FACTOR = 4
+"""A client address may fail this many times the failures allowed per user name."""
 
 
 class CsrfError(PermissionError):
@@ -47,7 +49,8 @@ def start_session(request: Request, user_id: int) -> None:
 
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per name and per client within `window` seconds."""
+    """At most `max_failures` failed logins per name (and CLIENT_FACTOR times as many per
+    client address) within `window` seconds."""
 
     def __init__(self, max_failures: int, window_seconds: float) -> None:
         self.max_failures = max_failures
@@ -65,11 +68,14 @@ class LoginLimiter:
         return times
 
     def blocked(self, name: str, client: str) -> bool:
-        """Whether this name or client has used up its failures in the window."""
+        """Whether this name has used up its failures in the window, or this client
+        CLIENT_FACTOR times as many (an office behind one address has many analysts)."""
         now = time.monotonic()
+        user, address = self._keys(name, client)
         with self._lock:
-            return any(
-                len(self._recent(key, now)) >= self.max_failures for key in self._keys(name, client)
+            return (
+                len(self._recent(user, now)) >= self.max_failures
+                or len(self._recent(address, now)) >= self.max_failures * CLIENT_FACTOR
             )
 
     def failed(self, name: str, client: str) -> None:

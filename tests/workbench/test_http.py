@@ -95,6 +95,14 @@ def test_failed_logins_are_rate_limited(client) -> None:
     right = {"name": "ana", "password": PASSWORDS["ana"], "csrf_token": token}
     response = client.post("/login", data=right)
     assert response.status_code == 429 and "Muitas tentativas" in response.text
+    # another name from the same address may still log in, until the address's own limit
+    other = {"name": "sofia", "password": PASSWORDS["sofia"], "csrf_token": token}
+    assert client.post("/login", data=other).status_code == 303
+    token = csrf_of(client.get("/login").text)
+    for i in range(15):  # 20 failures in all from this address: CLIENT_FACTOR x 5
+        client.post("/login", data={"name": f"x{i}", "password": "errada", "csrf_token": token})
+    other["csrf_token"] = token
+    assert client.post("/login", data=other).status_code == 429
 
 
 def test_the_portfolio_shows_the_nights_figures(client) -> None:
