@@ -27,6 +27,7 @@ from regua.decisions.limits import (
     DecisionError,
     Seen,
     customer_decisions,
+    decided_on,
     pending_decisions,
     record_decision,
     settle,
@@ -308,10 +309,13 @@ def create_app(context: WorkbenchContext) -> FastAPI:
         if night is None:
             return page(request, "queue.html", {"q": None})
         minimum = parse_amount(variacao_minima) if variacao_minima else None
-        q = views.queue(night[1], faixa or None, motivo or None, minimum, max(pagina, 0))
+        with context.sessions() as session:
+            decided = frozenset(decided_on(session, night[0]))
+        q = views.queue(night[1], faixa or None, motivo or None, minimum, max(pagina, 0), decided)
         filters = {"faixa": faixa, "motivo": motivo, "variacao_minima": variacao_minima}
-        return page(request, "queue.html", {"q": q, "as_of": night[0], "filters": filters,
-                    "labels": views.DECISION_LABELS})  # fmt: skip
+        values = {"q": q, "as_of": night[0], "filters": filters,
+                  "labels": views.DECISION_LABELS, "reason_codes": rules.reason_codes}  # fmt: skip
+        return page(request, "queue.html", values)
 
     @app.post("/decisoes")
     def decide(
@@ -322,12 +326,13 @@ def create_app(context: WorkbenchContext) -> FastAPI:
         comment: OptionalField = "",
         new_limit: OptionalField = "",
         review_on: OptionalField = "",
+        back: OptionalField = "",
         csrf_token: Field = "",
     ) -> Response:
         user = user_of(request)
         check_csrf(request, csrf_token)
         night = latest()
-        back = f"/clientes/{customer_id}"
+        back = "/fila" if back == "fila" else f"/clientes/{customer_id}"
         if night is None:
             return redirect("/", "Nenhuma noite processada ainda.", request)
         as_of, day = night

@@ -65,10 +65,14 @@ def queue(
     reason: str | None,
     min_change: float | None,
     page: int = 0,
+    decided: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The night's limit recommendations to review, largest move first, filtered."""
+    """The night's limit recommendations to review, largest move first, filtered; customers
+    `decided` on this night (approved or waiting) have left the queue."""
     c = pl.col
-    rows = day.limits.filter(c("decision").is_in(QUEUE_DECISIONS))
+    rows = day.limits.filter(
+        c("decision").is_in(QUEUE_DECISIONS) & ~c("customer_id").is_in(list(decided))
+    )
     if band:
         rows = rows.filter(c("risk_band") == band)
     if reason:

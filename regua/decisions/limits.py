@@ -157,6 +157,14 @@ def pending_decisions(session: Session) -> list[Decision]:
     )
 
 
+def decided_on(session: Session, as_of: date) -> list[str]:
+    """Customers with a decision on the night of as_of that is approved or waiting."""
+    query = select(Decision.customer_id).where(
+        Decision.as_of == as_of, Decision.status.in_(("approved", "pending"))
+    )
+    return list(session.scalars(query.distinct()))
+
+
 def customer_decisions(session: Session, customer_id: str) -> list[Decision]:
     """Every decision on one customer, newest first."""
     query = select(Decision).where(Decision.customer_id == customer_id)

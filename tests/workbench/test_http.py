@@ -268,3 +268,21 @@ def test_the_report_link_serves_the_nights_portfolio_report(client, context) -> 
     report = client.get("/relatorio")
     assert report.status_code == 200 and report.text == "<h1>Carteira</h1>"
     assert "script-src 'none'" in report.headers["content-security-policy"]
+
+
+def test_accepting_from_the_queue_records_the_decision_and_leaves_the_queue(client, context):
+    token = log_in(client, "ana")
+    page = client.get("/fila").text
+    assert "3 recomendações" in page and 'value="accept">Aceitar' in page
+    response = client.post(
+        "/decisoes",
+        data={"customer_id": "C2", "action": "accept", "reason_code": "aceite_recomendacao",
+              "back": "fila", "csrf_token": token},
+    )  # fmt: skip
+    assert response.headers["location"] == "/fila"
+    page = client.get("/fila").text
+    assert "Decisão registrada e em vigor" in page and "2 recomendações" in page
+    assert 'href="/clientes/C2"' not in page
+    with context.sessions() as session:
+        decision = session.scalars(select(Decision)).one()
+    assert (decision.customer_id, decision.action, decision.new_limit) == ("C2", "accept", 1500)
