@@ -106,11 +106,25 @@ def create_app(context: WorkbenchContext) -> FastAPI:
     templates.env.filters["pct"] = views.pct
     limiter = LoginLimiter(rules.login.max_failures, rules.login.window_minutes * 60)
 
+    def warm() -> None:
+        data.warm(context.out_dir, context.store_dir)
+        night = latest_or_none()
+        if night is not None:  # the champions the reasons on demand need (seconds to load)
+            from regua.workbench.explain import champion
+
+            models = night[1].manifest.get("models") or {}
+            for kind in ("delinquency", "propensity_to_pay"):
+                champion(kind, context.tracking_uri, (models.get(kind) or {}).get("version"))
+
+    def latest_or_none() -> tuple[date, Any] | None:
+        try:
+            return latest()
+        except (OSError, ValueError):
+            return None
+
     @app.on_event("startup")
     def _warm() -> None:
-        threading.Thread(
-            target=data.warm, args=(context.out_dir, context.store_dir), daemon=True
-        ).start()
+        threading.Thread(target=warm, daemon=True).start()
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
