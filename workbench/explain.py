@@ -46,6 +46,8 @@ def feature_row(store_dir: Path, manifest: dict[str, Any], as_of: date, customer
 def champion(kind: str, tracking_uri: str, version: str | None) -> Champion | None:
     """The registry's champion of `kind`, kept per process; None when it is not the version
     the night scored with (its reasons would not be the night's)."""
+    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[10:]).exists():
+        return None  # no tracking store: do not create one
     with _LOCK:
         cached = _CHAMPIONS.get((tracking_uri, kind))
         if cached is None or cached.version != version:

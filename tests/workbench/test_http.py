@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from sqlalchemy import func, select, text
 
 from regua.decisions.models import AuditEntry, Decision, ReviewRequest, User
 from regua.workbench.app import create_app
+from regua.workbench.security import LoginLimiter
 from tests.conftest import VALID_CPF
 from tests.workbench.conftest import PASSWORDS, csrf_of, log_in, make_context
 
@@ -98,11 +100,24 @@ def test_failed_logins_are_rate_limited(client) -> None:
     # another name from the same address may still log in, until the address's own limit
     other = {"name": "sofia", "password": PASSWORDS["sofia"], "csrf_token": token}
     assert client.post("/login", data=other).status_code == 303
-    token = csrf_of(client.get("/login").text)
-    for i in range(15):  # 20 failures in all from this address: CLIENT_FACTOR x 5
-        client.post("/login", data={"name": f"x{i}", "password": "errada", "csrf_token": token})
-    other["csrf_token"] = token
-    assert client.post("/login", data=other).status_code == 429
+
+
+def test_the_login_limiter_counts_names_and_addresses_within_its_window() -> None:
+    limiter = LoginLimiter(max_failures=2, window_seconds=0.2)
+    limiter.failed("ana", "10.0.0.1")
+    assert not limiter.blocked("ana", "10.0.0.1")
+    limiter.failed("ANA", "10.0.0.2")  # names are counted whatever their case
+    assert limiter.blocked("ana", "10.0.0.3")
+    assert not limiter.blocked("bia", "10.0.0.1")
+    for i in range(7):  # the address: CLIENT_FACTOR (4) x 2 failures, 8 with ana's
+        limiter.failed(f"x{i}", "10.0.0.1")
+    assert limiter.blocked("bia", "10.0.0.1") and not limiter.blocked("bia", "10.0.0.9")
+    time.sleep(0.25)
+    assert not limiter.blocked("ana", "10.0.0.1")
+    limiter.failed("bia", "10.0.0.5")
+    limiter.succeeded("bia")
+    limiter.failed("bia", "10.0.0.5")
+    assert not limiter.blocked("bia", "10.0.0.5")
 
 
 def test_the_portfolio_shows_the_nights_figures(client) -> None:
