@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 DEMO ?= data/demo
 DEMO_CUSTOMERS ?= 50000
 DEMO_AS_OF ?= 2026-10-30
+DEMO_USER ?= demo
+DEMO_PASSWORD ?= regua-demo-senha
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test test-slow lint format bench clean
@@ -30,18 +32,21 @@ DEMO_ENV = REGUA_DATA_DIR=$(DEMO) PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/$(DEMO
 
 demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, write the report
 	@# a new simulation each time: the store would otherwise merge it with the previous one
-	rm -rf $(DEMO)/raw $(DEMO)/store
+	rm -rf $(DEMO)/raw $(DEMO)/store $(DEMO)/workbench.db
 	$(DEMO_ENV) $(BIN)/regua simulate --customers $(DEMO_CUSTOMERS) --months 24 --seed 7 --error-rate 0.001
 	$(DEMO_ENV) $(BIN)/regua ingest
 	$(DEMO_ENV) $(BIN)/regua train --truth $(DEMO)/raw/truth/truth.parquet --auto-promote
 	$(DEMO_ENV) $(BIN)/regua nightly --as-of $(DEMO_AS_OF)
 	$(DEMO_ENV) $(BIN)/regua report --as-of $(DEMO_AS_OF)
+	@# the workbench's demo user (a supervisor, so every queue shows); password from stdin
+	echo "$(DEMO_PASSWORD)" | $(DEMO_ENV) $(BIN)/regua users add $(DEMO_USER) --role supervisor --password-stdin
 	@echo
 	@echo "Outputs for the collection tools: $(DEMO)/out/$(DEMO_AS_OF)/ (actions.parquet/.csv, segments, limits, manifest.json)"
 	@echo "Portfolio report (HTML): $(DEMO)/reports/portfolio-$(DEMO_AS_OF).html"
 	@echo "Model reports (HTML):"; find $(DEMO)/mlartifacts -name model_report.html -newer $(DEMO)/store/CURRENT | sed 's/^/  /'
 	@echo "Data docs of the ingest: $(DEMO)/store/versions/*/data_docs/index.html"
 	@echo "Notebooks: REGUA_DATA_DIR=$(CURDIR)/$(DEMO) $(BIN)/jupyter execute notebooks/01-portfolio.ipynb"
+	@echo "Analysts' workbench: REGUA_DATA_DIR=$(DEMO) $(BIN)/regua web  (then http://127.0.0.1:8000, user $(DEMO_USER), password $(DEMO_PASSWORD))"
 	@echo "MLflow UI:  $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db  (then http://127.0.0.1:5000)"
 	@echo "Prefect UI: PREFECT_HOME=$(CURDIR)/$(DEMO)/prefect $(BIN)/prefect server start  (then http://127.0.0.1:4200)"
 

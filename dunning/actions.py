@@ -38,6 +38,7 @@ from regua.dunning.experiments import EXPERIMENT_COLUMNS, assign_cells
 from regua.dunning.guardrails import apply_guardrails
 from regua.dunning.limits import recommend_limits
 from regua.dunning.outputs import ACTIONS, LIMITS, SEGMENTS
+from regua.dunning.overrides import hold_decisions
 from regua.dunning.schedule import (
     WAITING_STATES,
     open_invoice_status,
@@ -175,6 +176,7 @@ def decide(
     delinquency_model: MonotoneGBMClassifier | None = None,
     open_invoices: pl.DataFrame | None = None,
     propensity_model: MonotoneGBMClassifier | None = None,
+    held: pl.DataFrame | None = None,
 ) -> Decisions:
     """Segments, case and reminder actions after the guardrails, and limits.
 
@@ -183,7 +185,8 @@ def decide(
     for customers with an action scheduled or a limit change, when `delinquency_model` is
     given. `open_invoices` is `features.build.open_invoice_plan`'s frame (open invoices with
     the case clocks) when the caller already has it; otherwise it is computed here.
-    `config` defaults to the installation's YAML files.
+    `config` defaults to the installation's YAML files. `held`: the analysts' decisions in
+    force tonight (`dunning.overrides.HOLD_COLUMNS`), which the limits hold to.
 
     >>> import regua
     >>> scored = table.join(scores.drop("as_of"), on="customer_id")  # regua.score's
@@ -215,7 +218,7 @@ def decide(
     actions = _guarded(plan, customers, past, config, as_of)
     actions = _with_charges(actions, status, as_of, config)
     actions = _with_offers_and_notices(actions, steps, config, as_of)
-    limits = recommend_limits(scored, config.limits)
+    limits = hold_decisions(recommend_limits(scored, config.limits), held)
     read_today = pl.concat(
         [
             actions.filter(pl.col("status") == "scheduled")["customer_id"],

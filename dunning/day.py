@@ -48,9 +48,10 @@ def score_and_decide(
     config: DunningConfig,
     as_of: date,
     open_invoices: pl.DataFrame | None = None,
+    held: pl.DataFrame | None = None,
 ) -> Decisions:
     """Champion scores (delinquency, propensity) for the feature table's customers, then
-    their decisions at as_of."""
+    their decisions at as_of (limits holding to the analysts' decisions in force, `held`)."""
     delinquency, propensity = champions
     scores = score(feature_table, delinquency.model, propensity.model, config.labels)
     scored = feature_table.join(scores.drop("as_of"), on="customer_id")
@@ -62,4 +63,5 @@ def score_and_decide(
         delinquency.model,
         open_invoices,
         propensity_model=propensity.model,
+        held=held,
     )

@@ -69,7 +69,7 @@ def required_columns(config: LimitsConfig) -> tuple[str, ...]:
     )
 
 
-def _brl(value: float) -> str:
+def brl_text(value: float) -> str:
     """A BRL amount the Brazilian way: R$ 50.000 (R$ 12,50 when it has cents)."""
     text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
     return "R$ " + text.replace(",", "_").replace(".", ",").replace("_", ".")
@@ -281,17 +281,17 @@ def _reasons(config: LimitsConfig) -> list[tuple[pl.Expr, str, pl.Expr]]:
         (
             (c("_target") < bounds.floor) & up,
             "floor",
-            pl.lit(f"limite mínimo da política: {_brl(bounds.floor)}"),
+            pl.lit(f"limite mínimo da política: {brl_text(bounds.floor)}"),
         ),
         (
             (c("_target") > bounds.cap) & (rec != cur),
             "cap",
-            pl.lit(f"limite máximo da política: {_brl(bounds.cap)}"),
+            pl.lit(f"limite máximo da política: {brl_text(bounds.cap)}"),
         ),
         (
             ((c("_bounded") - cur).abs() >= _CENT) & (rec == cur),
             "below_step",
-            pl.lit(f"ajuste menor que o passo de {_brl(bounds.step)}: limite mantido"),
+            pl.lit(f"ajuste menor que o passo de {brl_text(bounds.step)}: limite mantido"),
         ),
     ]
     conditions = [cond.fill_null(False) & (c("_has_limit") | (code == "limit_missing"))

@@ -348,8 +348,14 @@ LIMITS = OutputTable(
         OutputColumn(
             "recommended_limit",
             pl.Float64(),
-            "The limit the policy recommends (BRL, config/limits.yaml); analysts accept or "
-            "override it.",
+            "The limit tonight recommends (BRL): the analyst's decision in force when "
+            "held_by_analyst, else the policy's (model_recommended_limit).",
+        ),
+        OutputColumn(
+            "model_recommended_limit",
+            pl.Float64(),
+            "The limit the policy recommends (BRL, config/limits.yaml), whatever an analyst "
+            "decided; analysts accept, reject or override it in the workbench.",
         ),
         OutputColumn("change", pl.Float64(), "recommended_limit - current_limit (BRL)."),
         OutputColumn(
@@ -357,7 +363,33 @@ LIMITS = OutputTable(
             pl.Float64(),
             "The change in percent of the current limit; null when the current limit is 0.",
         ),
-        OutputColumn("decision", pl.String(), "increase, decrease or keep."),
+        OutputColumn(
+            "decision",
+            pl.String(),
+            "increase, decrease or keep; held_by_analyst when an analyst's decision is in "
+            "force (the night does not recommend over it until held_until).",
+        ),
+        OutputColumn(
+            "held_by_analyst",
+            pl.Boolean(),
+            "Whether an analyst's approved decision is in force tonight (workbench).",
+        ),
+        OutputColumn(
+            "analyst_decision_id",
+            pl.Int64(),
+            "The decision in force (the workbench's decisions table); null when none.",
+        ),
+        OutputColumn(
+            "analyst_limit",
+            pl.Float64(),
+            "The limit the analyst's decision in force sets (BRL); null when none.",
+        ),
+        OutputColumn(
+            "held_until",
+            pl.Date(),
+            "The decision's review date: from that night on the policy recommends again; "
+            "null when none.",
+        ),
         OutputColumn(
             "risk_band",
             pl.String(),

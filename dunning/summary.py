@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # annotations only: importing ingest loads Great Expectations
     from regua.ingest.ingest import IngestReport
     from regua.models.scoring import Champion
 
-DECISIONS: tuple[str, ...] = ("increase", "decrease", "keep")
+DECISIONS: tuple[str, ...] = ("increase", "decrease", "keep", "held_by_analyst")
 """Limit decisions in the order a reader looks for them."""
 WEEKDAYS_PT: tuple[str, ...] = ("seg", "ter", "qua", "qui", "sex", "sáb", "dom")
 """Short Portuguese weekday names, Monday first."""

@@ -271,3 +271,32 @@ def require_schedule(cron: str, timezone: str) -> None:
             f"--cron {cron!r} is not a cron string (five fields: minute hour day month "
             "weekday, e.g. '0 2 * * *')"
         ) from None
+
+
+def require_decisions_current(url: str | None = None) -> None:
+    """The workbench's decisions database, when there is one, is at this regua's migrations
+    (the night holds to its decisions); none at all is fine (no workbench)."""
+    from regua.decisions.db import (
+        DatabaseError,
+        current_revision,
+        database_url,
+        make_engine,
+        require_current,
+        sqlite_file,
+    )
+
+    url = database_url(url)
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return
+    engine = make_engine(url)
+    try:
+        if current_revision(engine) is not None:
+            require_current(engine)
+    except DatabaseError as exc:
+        raise CheckError(str(exc)) from exc
+    except Exception as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise CheckError(f"decisions database {where}: cannot read it: {exc}") from exc
+    finally:
+        engine.dispose()

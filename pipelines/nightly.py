@@ -39,6 +39,7 @@ from prefect.schedules import Cron
 from regua.config.drift import DriftConfig, load_drift
 from regua.config.gate import load_gate
 from regua.contract import TABLES
+from regua.decisions.limits import read_in_force
 from regua.dunning.actions import Decisions, DunningConfig, load_dunning_config, merge_decisions
 from regua.dunning.day import MAX_STALE_DAYS, day_inputs, score_and_decide
 from regua.dunning.partitions import (
@@ -176,6 +177,13 @@ def build_feature_partitions(
     return written
 
 
+@io_task("read-analyst-decisions", retries=3)
+def read_decisions_task(decisions_db_url: str | None, as_of: date) -> pl.DataFrame:
+    """The analysts' decisions in force at as_of (the workbench's database), which the
+    night's limits hold to."""
+    return read_in_force(decisions_db_url, as_of)
+
+
 @io_task("load-champions", retries=3)
 def load_champions(tracking_uri: str, require_approval: bool = False) -> tuple[Champion, Champion]:
     """Both champion models from the MLflow registry (approved ones, if required)."""
@@ -193,8 +201,9 @@ def decide_partition(
     champions: tuple[Champion, Champion],
     config: DunningConfig,
     as_of: date,
+    held: pl.DataFrame | None = None,
 ) -> Decisions:
-    """Scores and decisions for one partition's customers."""
+    """Scores and decisions for one partition's customers (limits holding to `held`)."""
     try:
         store = Store(store_root, version=version)
         tables = range_tables({name: store.scan(name) for name in TABLES}, partition.customers)
@@ -205,6 +214,7 @@ def decide_partition(
             config,
             as_of,
             pl.read_parquet(partition.open_invoices_path),
+            held,
         )
     except Exception as exc:
         customers = partition.customers
@@ -281,10 +291,11 @@ def _decide_partitions(
     config: DunningConfig,
     as_of: date,
     advance: Callable[[], None],
+    held: pl.DataFrame | None = None,
 ) -> Decisions:
     """Every partition decided as its own task (in parallel on Dask), merged in one order."""
     futures = {
-        decide_partition.submit(part, store, version, champions, config, as_of): part.index
+        decide_partition.submit(part, store, version, champions, config, as_of, held): part.index
         for part in parts
     }
     decided: dict[int, Decisions] = {}
@@ -307,12 +318,15 @@ def nightly_flow(
     max_stale_days: int = MAX_STALE_DAYS,
     refresh_features: bool = False,
     ignore: tuple[str, ...] = (),
+    decisions_db_url: str | None = None,
 ) -> NightlySummary:
     """Ingest (when `raw` is given), score and decide at as_of, write out/<as_of>/.
 
     Features are cached per store version, as_of and partitioning; `refresh_features`
     rebuilds them (e.g. after a damaged file stopped a partition). `ignore`: glob patterns
     of raw-folder entries the ingest leaves unread, beside the ignore_files setting.
+    `decisions_db_url`: the workbench's database (default: the decisions_db_url setting),
+    whose decisions in force the limits hold to.
     """
     as_of = as_of or default_as_of()
     settings = get_settings()
@@ -329,13 +343,16 @@ def nightly_flow(
         clock.lap("ingest")
         version = require_store(store).version
         champions = load_champions(uri, load_gate(folder / "gate.yaml").require_approval)
+        held = read_decisions_task(decisions_db_url, as_of)
         clock.lap("champions")
         parts, cached = _feature_partitions(
             store, version, as_of, partitions, max_stale_days, refresh_features
         )
         advance()
         clock.lap("features")
-        decisions = _decide_partitions(parts, store, version, champions, config, as_of, advance)
+        decisions = _decide_partitions(
+            parts, store, version, champions, config, as_of, advance, held
+        )
         clock.lap("score + decide")
         drift = drift_task(parts, decisions.segments, champions, drift_config, uri, as_of)
         advance()

@@ -540,6 +540,7 @@ def _check_scoring(
             checks.require_as_of_in_history(opened, day)
         from regua.config.gate import load_gate
 
+        checks.require_decisions_current()
         checks.require_champions(
             settings.mlflow_tracking_uri,
             require_approval=load_gate(settings.config_dir / "gate.yaml").require_approval,
@@ -1118,6 +1119,120 @@ def report(
         f"{day}: portfolio report ({len(portfolio.tables)} tables, {len(portfolio.charts)} "
         f"charts) -> {path}"
     )
+
+
+users_app = typer.Typer(help="Workbench users (argon2-hashed passwords).", no_args_is_help=True)
+db_app = typer.Typer(help="The decisions database (the workbench's).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+DecisionsDb = Annotated[
+    str | None,
+    typer.Option("--db", help="Decisions database URL; default: the decisions_db_url setting."),
+]
+
+
+def _read_password(stdin: bool) -> str:
+    """A new password from standard input (first line) or twice from a hidden prompt."""
+    import sys
+
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[Literal["analyst", "supervisor"], typer.Option(help="What the user may do.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DecisionsDb = None,
+) -> None:
+    """Add a workbench user; the password comes from a prompt or standard input, never an
+    argument (it would stay in the shell history). Creates or upgrades the database first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from regua.decisions.db import make_engine, session_factory, upgrade
+    from regua.decisions.users import UserError, add_user
+
+    password = _read_password(password_stdin)
+    with _one_line(UserError, SQLAlchemyError):
+        engine = make_engine(db)
+        upgrade(engine)
+        with session_factory(engine).begin() as session:
+            add_user(session, name, role, password)
+    typer.echo(f"user {name} ({role}) added")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DecisionsDb = None) -> None:
+    """Create the decisions database or bring it to this regua's migrations (Alembic)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from regua.decisions.db import make_engine, upgrade
+
+    with _one_line(SQLAlchemyError):
+        engine = make_engine(db)
+        head = upgrade(engine)
+    typer.echo(f"decisions database {engine.url.render_as_string(hide_password=True)} at {head}")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    db: DecisionsDb = None,
+    outputs: Annotated[
+        Path | None, typer.Option(help="Nightly outputs; default: the out_dir setting.")
+    ] = None,
+    store: StoreDir = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (each keeps the book in memory).")
+    ] = 1,
+) -> None:
+    """Serve the analysts' workbench (login, portfolio, customers, review and approval
+    queues, LGPD review requests, audit log) on HOST:PORT."""
+    import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from regua.config import ConfigError
+    from regua.decisions.db import DatabaseError
+    from regua.settings import SettingsError
+    from regua.workbench.app import create_app
+    from regua.workbench.context import load_context
+
+    with _one_line(DatabaseError, ConfigError, SettingsError, SQLAlchemyError):
+        loopback = host in LOOPBACK_HOSTS
+        context = load_context(db_url=db, out_dir=outputs, store_dir=store, loopback=loopback)
+    typer.echo(f"workbench on http://{host}:{port}/ (outputs {context.out_dir})")
+    if context.config.session.https_only(loopback):
+        typer.echo(
+            "note: session cookies are Secure (config/workbench.yaml): browsers send them "
+            "only over https, so serve the workbench behind a TLS proxy",
+            err=True,
+        )
+    if workers == 1:
+        uvicorn.run(create_app(context), host=host, port=port, access_log=False)
+        return
+    import os
+
+    from regua.workbench.app import LOOPBACK_VARIABLE
+
+    context.engine.dispose()
+    # each worker process builds its context from the settings: hand the options over
+    for variable, value in (("REGUA_DECISIONS_DB_URL", db), ("REGUA_OUT_DIR", outputs),
+                            ("REGUA_STORE_DIR", store)):  # fmt: skip
+        if value is not None:
+            os.environ[variable] = str(value)
+    os.environ[LOOPBACK_VARIABLE] = "1" if loopback else "0"
+    uvicorn.run(
+        "regua.workbench.app:app_from_settings", factory=True, workers=workers, host=host,
+        port=port, access_log=False,
+    )  # fmt: skip
 
 
 def main() -> None:

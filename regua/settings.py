@@ -38,6 +38,7 @@ OTHER_VARIABLES = {
     CONFIG_VARIABLE: "the settings file to read instead of ./regua.toml",
     "REGUA_AS_OF": "the date the notebooks look at (reports.locations)",
     "REGUA_BENCH_DIR": "scratch folder of the benchmarks",
+    "REGUA_WEB_LOOPBACK": "set by `regua web --workers` for its worker processes",
 }
 """`REGUA_*` variables that are read by their own code, not settings fields."""
 
@@ -96,6 +97,16 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REGUA_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
         description="MLflow tracking store (also MLFLOW_TRACKING_URI); default: "
         "sqlite:///<data_dir>/mlflow.db.",
+    )
+    decisions_db_url: str = Field(
+        default_factory=lambda fields: f"sqlite:///{fields['data_dir'] / 'workbench.db'}",
+        description="The analysts' decisions and audit log (SQLAlchemy URL; PostgreSQL in "
+        "production). Default: sqlite:///<data_dir>/workbench.db.",
+    )
+    workbench_secret_file: Path = Field(
+        Path.home() / ".regua" / "workbench_secret",
+        description="File holding the key that signs the workbench's session cookies, created "
+        f"on first use; at least {MIN_KEY_BYTES} bytes, private (mode 600).",
     )
     dask_address: str | None = Field(
         None, description="Dask scheduler the nightly partitions run on (tcp://host:8786)."

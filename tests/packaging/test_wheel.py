@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 NOT_SOURCES = (".git", ".venv", "build", "dist", "data", "*.egg-info", "__pycache__", ".*_cache")
-STAGES = ("features", "models", "dunning", "pipelines", "reports")
+STAGES = ("features", "models", "dunning", "pipelines", "reports", "workbench")
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,11 @@ def test_the_wheel_holds_only_the_regua_package(wheel):
         "regua/resources/profiles/erp_br.yaml",
         "regua/features/catalog.py",
         "regua/pipelines/nightly.py",
+        "regua/resources/config/workbench.yaml",
+        "regua/decisions/migrations/env.py",
+        "regua/decisions/migrations/versions/0001_initial.py",
+        "regua/workbench/templates/customer.html",
+        "regua/workbench/static/workbench.css",
     } <= set(names)
 
 
@@ -91,6 +96,11 @@ def test_only_regua_is_importable(venv, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert done.stdout.strip() == str([True] * len(STAGES))
+
+
+def test_the_decisions_migrations_run_from_the_installed_wheel(venv, tmp_path):
+    url = f"sqlite:///{tmp_path / 'workbench.db'}"
+    assert run(venv, tmp_path, "db", "upgrade", "--db", url).strip().endswith(" at 0001")
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -66,6 +67,9 @@ def world(tmp_path_factory) -> World:
 
     MlflowClient(tracking_uri=registry).search_experiments()  # creates the empty store
     (root / "data").mkdir()
+    with sqlite3.connect(root / "stale-decisions.db") as stale:  # a migration of another regua
+        stale.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        stale.execute("INSERT INTO alembic_version VALUES ('0000')")
     return World(root, root / "store", raw, registry)
 
 
@@ -204,6 +208,12 @@ CASES = {
         r"error: no champion for model 'delinquency': MLflow store sqlite:///.*/none\.db does "
         r"not exist; run `regua train` first",
         environ={"MLFLOW_TRACKING_URI": "sqlite:///{root}/none.db"},
+    ),
+    "score: decisions database behind its migrations": Case(
+        ("score", "--store", "{store}", "--as-of", LAST_DAY),
+        r"error: decisions database sqlite:///.*/stale-decisions\.db is at migration 0000, "
+        r"this regua needs 0001: run `regua db upgrade`",
+        environ={"REGUA_DECISIONS_DB_URL": "sqlite:///{root}/stale-decisions.db"},
     ),
     # dates
     "features: bad as_of": Case(
