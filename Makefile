@@ -28,7 +28,7 @@ install: $(STAMP) ## Create .venv and install the pinned dependencies
 # (raw exports, store, outputs, reports, the MLflow SQLite file and its artifacts), and
 # Prefect's temporary server keeps its database in $(DEMO)/prefect. MLFLOW_TRACKING_URI or
 # PREFECT_API_URL, when set, send the runs to those servers instead.
-DEMO_ENV = REGUA_DATA_DIR=$(DEMO) PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/$(DEMO)/prefect}
+DEMO_ENV = REGUA_DATA_DIR=$(DEMO) PREFECT_HOME=$${PREFECT_HOME:-$(abspath $(DEMO))/prefect}
 
 demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, write the report
 	@# a new simulation each time: the store would otherwise merge it with the previous one
@@ -45,10 +45,10 @@ demo: $(STAMP) ## Simulate 50k customers, ingest, train, run the nightly flow, w
 	@echo "Portfolio report (HTML): $(DEMO)/reports/portfolio-$(DEMO_AS_OF).html"
 	@echo "Model reports (HTML):"; find $(DEMO)/mlartifacts -name model_report.html -newer $(DEMO)/store/CURRENT | sed 's/^/  /'
 	@echo "Data docs of the ingest: $(DEMO)/store/versions/*/data_docs/index.html"
-	@echo "Notebooks: REGUA_DATA_DIR=$(CURDIR)/$(DEMO) $(BIN)/jupyter execute notebooks/01-portfolio.ipynb"
+	@echo "Notebooks: REGUA_DATA_DIR=$(abspath $(DEMO)) $(BIN)/jupyter execute notebooks/01-portfolio.ipynb"
 	@echo "Analysts' workbench: REGUA_DATA_DIR=$(DEMO) $(BIN)/regua web  (then http://127.0.0.1:8000, user $(DEMO_USER), password $(DEMO_PASSWORD))"
 	@echo "MLflow UI:  $(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO)/mlflow.db  (then http://127.0.0.1:5000)"
-	@echo "Prefect UI: PREFECT_HOME=$(CURDIR)/$(DEMO)/prefect $(BIN)/prefect server start  (then http://127.0.0.1:4200)"
+	@echo "Prefect UI: PREFECT_HOME=$(abspath $(DEMO))/prefect $(BIN)/prefect server start  (then http://127.0.0.1:4200)"
 
 test: $(STAMP) lint ## Lint, then run the test suite (runs marked slow excluded: make test-slow)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow" --durations=15
