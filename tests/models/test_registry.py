@@ -196,7 +196,12 @@ def test_the_gate_comes_from_config_gate_yaml(tmp_path):
     shipped = load_gate()
     assert shipped.require_approval is True
     assert PromotionGate.from_config() == PromotionGate(
-        auc_margin=0.005, max_ece=0.03, baseline_margin=0.0, samples=500, confidence=0.95, seed=42
+        auc_margin=0.005,
+        max_ece=0.03,
+        baseline_margin=-0.002,
+        samples=500,
+        confidence=0.95,
+        seed=42,
     )
     lenient = tmp_path / "gate.yaml"
     lenient.write_text("auc_margin: 0.05\nmax_ece: 0.2\nbootstrap:\n  samples: 100\n")
