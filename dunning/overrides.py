@@ -12,17 +12,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from regua.decisions.limits import IN_FORCE_SCHEMA
 from regua.dunning.limits import MAX_REASONS, brl_text
 
 HELD = "held_by_analyst"
-HOLD_COLUMNS = {
-    "customer_id": pl.String,
-    "decision_id": pl.Int64,
-    "decided_limit": pl.Float64,
-    "decision_action": pl.String,
-    "decision_reason_code": pl.String,
-    "review_on": pl.Date,
-}
+HOLD_COLUMNS = IN_FORCE_SCHEMA
 """The decisions in force, one row per customer (as `regua.decisions.limits.in_force` gives)."""
 
 

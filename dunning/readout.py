@@ -166,6 +166,7 @@ def case_outcomes(
     """Per assigned case, what it held, recovered, cost and whether it cured (see module)."""
     lazy = assigned.lazy()
     held = _case_invoices(lazy, invoices, payments).cache()
+    contacted = _contacts(lazy, contacts, costs, 60).cache()
     recovered = held.select("case_id", "invoice_id")
     for days in WINDOWS:
         recovered = recovered.join(
@@ -173,7 +174,7 @@ def case_outcomes(
         )
     fee_base = (
         held.join(payments.select("invoice_id", "paid_at", "amount"), on="invoice_id")
-        .join(_contacts(lazy, contacts, costs, 60).select("case_id", "handoff_on"), on="case_id")
+        .join(contacted.select("case_id", "handoff_on"), on="case_id")
         .filter(
             (pl.col("paid_at") > pl.col("handoff_on"))
             & (pl.col("paid_at") <= pl.col("assigned_on") + timedelta(days=60))
@@ -192,7 +193,7 @@ def case_outcomes(
     out = (
         lazy.join(held_total, on="case_id", how="left")
         .join(per_case, on="case_id", how="left")
-        .join(_contacts(lazy, contacts, costs, 60), on="case_id", how="left")
+        .join(contacted, on="case_id", how="left")
         .join(fee_base, on="case_id", how="left")
         .with_columns(
             pl.col("overdue_brl", "recovered_30d", "recovered_60d").fill_null(0.0),
@@ -249,12 +250,13 @@ def cell_table(
             "overdue_brl": round(float(mine["overdue_brl"].sum()), 2),
         }
         for measure in MEASURES:
-            interval = mean_interval(_values(outcomes, cell.id, measure), alpha)
+            values = _values(outcomes, cell.id, measure)
+            interval = mean_interval(values, alpha)
             row[measure] = interval.estimate
             row[f"{measure}_low"] = interval.low
             row[f"{measure}_high"] = interval.high
             if measure != "cured_60d":
-                row[f"{measure}_total"] = round(float(_values(outcomes, cell.id, measure).sum()), 2)
+                row[f"{measure}_total"] = round(float(values.sum()), 2)
         rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
 
