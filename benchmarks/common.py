@@ -41,18 +41,24 @@ def night_arguments(description: str, tracking: bool = True) -> argparse.Argumen
     return parser
 
 
-def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path]:
-    """A simulated (seed 1), ingested store under `folder` and its truth file, made once."""
-    store, truth = folder / "store", folder / "truth.parquet"
-    if (store / "CURRENT").exists() and truth.exists():
-        return store, truth
-    shutil.rmtree(folder, ignore_errors=True)
+def simulate_raw(folder: Path, customers: int, months: int) -> Path:
+    """The exports of the seed-1 book in `folder`/raw (the same book `prepare_store` stores)."""
     raw = folder / "raw"
     subprocess.run(
         [*REGUA, "simulate", "--customers", str(customers), "--months", str(months),
          "--seed", "1", "--out", str(raw), "--format", "parquet"],
         check=True, stdout=sys.stderr,
     )  # fmt: skip
+    return raw
+
+
+def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path]:
+    """A simulated (seed 1), ingested store under `folder` and its truth file, made once."""
+    store, truth = folder / "store", folder / "truth.parquet"
+    if (store / "CURRENT").exists() and truth.exists():
+        return store, truth
+    shutil.rmtree(folder, ignore_errors=True)
+    raw = simulate_raw(folder, customers, months)
     subprocess.run(
         [*REGUA, "ingest", "--raw", str(raw), "--store", str(store), "--no-docs"],
         check=True,

@@ -8,8 +8,6 @@ the access log is off and the app logs only event kinds.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
 import threading
@@ -109,12 +107,11 @@ def create_app(context: WorkbenchContext) -> FastAPI:
     def warm() -> None:
         data.warm(context.out_dir, context.store_dir)
         night = latest_or_none()
-        if night is not None:  # the champions the reasons on demand need (seconds to load)
-            from regua.workbench.explain import champion
+        if night is not None:  # every customer's reasons, so no page waits for TreeSHAP
+            from regua.workbench.explain import prepare
 
-            models = night[1].manifest.get("models") or {}
-            for kind in ("delinquency", "propensity_to_pay"):
-                champion(kind, context.tracking_uri, (models.get(kind) or {}).get("version"))
+            as_of, day = night
+            prepare(context.store_dir, context.tracking_uri, day.manifest, as_of)
 
     def latest_or_none() -> tuple[date, Any] | None:
         try:
@@ -269,16 +266,12 @@ def create_app(context: WorkbenchContext) -> FastAPI:
             return redirect(f"/clientes/{found[0]}")
         return page(request, "search.html", {"found": found}, status=200)
 
-    @functools.lru_cache(maxsize=4096)
-    def _reasons(as_of: date, customer_id: str, manifest: str) -> dict[str, list[str]]:
+    def reasons(manifest: dict[str, Any], as_of: date, customer_id: str) -> dict[str, list[str]]:
         from regua.workbench.explain import reasons_on_demand
 
         return reasons_on_demand(
-            context.store_dir, context.tracking_uri, json.loads(manifest), as_of, customer_id
+            context.store_dir, context.tracking_uri, manifest, as_of, customer_id
         )
-
-    def reasons(manifest: dict[str, Any], as_of: date, customer_id: str) -> dict[str, list[str]]:
-        return _reasons(as_of, customer_id, json.dumps(manifest, sort_keys=True, default=str))
 
     @app.get("/clientes/{customer_id}", response_class=HTMLResponse)
     def customer(request: Request, customer_id: str) -> Response:
