@@ -213,11 +213,11 @@ def main() -> None:
     ms = sorted(t * 1000 for t in times)
     q = statistics.quantiles(ms, n=100)
     print(f"# {machine()}; {date.today()}")
-    print("| night | customers | analysts | think s | workers | seconds | pages | pages/s | p50 ms | "
-          "p95 ms | p99 ms | errors |")  # fmt: skip
-    print(f"| {args.night} | {n:,} | {args.clients} | {args.think:g} | {args.workers} | {args.seconds:g} | "
-          f"{len(ms):,} | {len(ms) / args.seconds:.1f} | {q[49]:.0f} | {q[94]:.0f} | "
-          f"{q[98]:.0f} | {len(errors)} |")  # fmt: skip
+    print("| night | customers | analysts | think s | workers | seconds | pages | pages/s | "
+          "p50 ms | p95 ms | p99 ms | errors |")  # fmt: skip
+    print(f"| {args.night} | {n:,} | {args.clients} | {args.think:g} | {args.workers} | "
+          f"{args.seconds:g} | {len(ms):,} | {len(ms) / args.seconds:.1f} | {q[49]:.0f} | "
+          f"{q[94]:.0f} | {q[98]:.0f} | {len(errors)} |")  # fmt: skip
 
 
 if __name__ == "__main__":
