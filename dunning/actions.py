@@ -10,7 +10,7 @@ silently disappears. See `dunning.cases` and `dunning.schedule` for the rules of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -50,6 +50,9 @@ from regua.models.explain import explain
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.scoring import out_of_population_text
 from regua.settings import get_settings
+
+TreatmentPolicy = Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame], pl.DataFrame]
+"""(segments, scored, customers) -> segments with the policy's ladders (`decide`'s hook)."""
 
 FIRST_SLOT = time(8, 0)
 """Proposed local time of an action on its day; the guardrails move it into a window."""
@@ -177,21 +180,25 @@ def decide(
     open_invoices: pl.DataFrame | None = None,
     propensity_model: MonotoneGBMClassifier | None = None,
     held: pl.DataFrame | None = None,
+    policy: TreatmentPolicy | None = None,
 ) -> Decisions:
     """Segments, case and reminder actions after the guardrails, and limits.
 
-    `scored` is the feature table at as_of with `pd` and `propensity` columns. Actions are
-    proposed for as_of + 1 at the earliest. Reasons (TreeSHAP, costly) are computed only
-    for customers with an action scheduled or a limit change, when `delinquency_model` is
-    given. `open_invoices` is `features.build.open_invoice_plan`'s frame (open invoices with
-    the case clocks) when the caller already has it; otherwise it is computed here.
-    `config` defaults to the installation's YAML files. `held`: the analysts' decisions in
-    force tonight (`dunning.overrides.HOLD_COLUMNS`), which the limits hold to.
+        `scored` is the feature table at as_of with `pd` and `propensity` columns. Actions are
+        proposed for as_of + 1 at the earliest. Reasons (TreeSHAP, costly) are computed only
+        for customers with an action scheduled or a limit change, when `delinquency_model` is
+        given. `open_invoices` is `features.build.open_invoice_plan`'s frame (open invoices with
+        the case clocks) when the caller already has it; otherwise it is computed here.
+        `config` defaults to the installation's YAML files. `held`: the analysts' decisions in
+        force tonight (`dunning.overrides.HOLD_COLUMNS`), which the limits hold to. `policy`:
+    a learned treatment policy, given the night's segments (with case_id and the experiments'
+    cells), the scores and the customers, returns the segments with its cases' ladders
+    (`dunning.policy.apply_choices`).
 
-    >>> import regua
-    >>> scored = table.join(scores.drop("as_of"), on="customer_id")  # regua.score's
-    >>> day = regua.decide(scored, tables, date(2026, 9, 30))
-    >>> day.actions.filter(pl.col("status") == "scheduled")
+        >>> import regua
+        >>> scored = table.join(scores.drop("as_of"), on="customer_id")  # regua.score's
+        >>> day = regua.decide(scored, tables, date(2026, 9, 30))
+        >>> day.actions.filter(pl.col("status") == "scheduled")
     """
     config = config or load_dunning_config()
     lazy = {name: frame.lazy() for name, frame in tables.items()}
@@ -206,6 +213,8 @@ def decide(
     past = history(lazy["contacts"], steps.lazy(), as_of).collect()
     cases = open_cases(status, as_of).select("customer_id", "case_id", "case_opened_on")
     segments = assign_cells(segments, scored, cases.collect(), config.experiments, as_of)
+    if policy is not None:
+        segments = policy(segments, scored, customers)
     plan_steps = steps.lazy().select(
         "ladder_id", "step_id", "step_order", "offset_days", "channel", "template_id", "purpose"
     )

@@ -319,3 +319,55 @@ def comparisons(
                 }
             )
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def case_net(
+    assigned: pl.DataFrame,
+    invoices: pl.LazyFrame,
+    payments: pl.LazyFrame,
+    contacts: pl.LazyFrame,
+    costs: ContactCosts,
+    days: int,
+) -> pl.DataFrame:
+    """case_id, recovered, cost, net over the `days` after each case's assignment: what the
+    learned policy maximises (`case_outcomes`' measures, over another window).
+
+    `assigned` holds case_id, customer_id, assigned_on."""
+    lazy = assigned.select("case_id", "customer_id", "assigned_on").lazy()
+    held = _case_invoices(lazy, invoices, payments).cache()
+    contacted = _contacts(lazy, contacts, costs, days).cache()
+    recovered = (
+        _recovered(held, payments, days)
+        .group_by("case_id")
+        .agg(pl.col(f"paid_{days}d").sum().alias("recovered"))
+    )
+    fee_base = (
+        held.join(payments.select("invoice_id", "paid_at", "amount"), on="invoice_id")
+        .join(contacted.select("case_id", "handoff_on"), on="case_id")
+        .filter(
+            (pl.col("paid_at") > pl.col("handoff_on"))
+            & (pl.col("paid_at") <= pl.col("assigned_on") + timedelta(days=days))
+        )
+        .group_by("case_id", "invoice_id")
+        .agg(pl.col("amount").sum().alias("_after"), pl.col("held").first())
+        .group_by("case_id")
+        .agg(pl.min_horizontal("_after", "held").sum().alias("_agency"))
+    )
+    return (
+        lazy.join(recovered, on="case_id", how="left")
+        .join(contacted, on="case_id", how="left")
+        .join(fee_base, on="case_id", how="left")
+        .select(
+            "case_id",
+            pl.col("recovered").fill_null(0.0).round(2),
+            (
+                pl.col("contact_cost").fill_null(0)
+                + costs.agency_fee_share * pl.col("_agency").fill_null(0)
+            )
+            .round(2)
+            .alias("cost"),
+        )
+        .with_columns((pl.col("recovered") - pl.col("cost")).round(2).alias("net"))
+        .sort("case_id")
+        .collect()
+    )

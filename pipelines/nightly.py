@@ -38,9 +38,16 @@ from prefect.schedules import Cron
 
 from regua.config.drift import DriftConfig, load_drift
 from regua.config.gate import load_gate
+from regua.config.policy import load_policy_config
 from regua.contract import TABLES
 from regua.decisions.limits import read_in_force
-from regua.dunning.actions import Decisions, DunningConfig, load_dunning_config, merge_decisions
+from regua.dunning.actions import (
+    Decisions,
+    DunningConfig,
+    ladder_steps,
+    load_dunning_config,
+    merge_decisions,
+)
 from regua.dunning.day import MAX_STALE_DAYS, day_inputs, score_and_decide
 from regua.dunning.partitions import (
     CustomerRange,
@@ -49,6 +56,7 @@ from regua.dunning.partitions import (
     plan_ranges,
     range_tables,
 )
+from regua.dunning.policy import CHOICE_SCHEMA, phone_worklist
 from regua.dunning.summary import night_summary
 from regua.features.catalog import FEATURE_NAMES
 from regua.ingest.ingest import IngestReport
@@ -258,10 +266,29 @@ def drift_task(
 
 @io_task("write-outputs")
 def write_outputs_task(
-    decisions: Decisions, out: Path, as_of: date, about: dict, db_url: str | None
+    decisions: Decisions,
+    out: Path,
+    as_of: date,
+    about: dict,
+    db_url: str | None,
+    worklist: pl.DataFrame | None = None,
 ) -> DayOutputs:
     """out/<as_of>/ written aside and swapped in, and as_of's SQL rows: both or neither."""
-    return write_outputs(decisions, out, as_of, about, db_url)
+    return write_outputs(decisions, out, as_of, about, db_url, worklist)
+
+
+def night_worklist(
+    decisions: Decisions, config: DunningConfig, as_of: date, capacity: int
+) -> pl.DataFrame:
+    """The calls of the day after as_of, cut at the phone team's capacity (worklist.parquet).
+    The nightly does not run the learned policy yet: without its expected values the calls
+    are ordered by the oldest debt (`dunning.policy.phone_worklist`)."""
+    tomorrow = decisions.actions.filter(
+        pl.col("scheduled_for").dt.date() == as_of + timedelta(days=1)
+    )
+    return phone_worklist(
+        tomorrow, pl.DataFrame(schema=CHOICE_SCHEMA), ladder_steps(config.ladders), capacity
+    )
 
 
 def publish_summary(table: pl.DataFrame, as_of: date, *, stopped: bool = False) -> None:
@@ -367,7 +394,9 @@ def nightly_flow(
             publish_summary(summarise(seconds_by_stage=clock.laps), as_of, stopped=True)
             raise
         about = provenance(Store(store, version=version), champions, folder)
-        outputs = write_outputs_task(decisions, out, as_of, about, db_url or None)
+        capacity = load_policy_config(folder / "policy.yaml").phone_calls_per_day
+        worklist = night_worklist(decisions, config, as_of, capacity)
+        outputs = write_outputs_task(decisions, out, as_of, about, db_url or None, worklist)
         advance()
         clock.lap("write")
     table = summarise(outputs=str(outputs.folder), seconds_by_stage=clock.laps)

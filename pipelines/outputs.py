@@ -92,10 +92,16 @@ def swap_back_steps(final: Path, previous: Path, discarded: Path) -> list[Callab
 
 
 def write_outputs(
-    decisions: Decisions, out: Path, as_of: date, provenance: dict, db_url: str | None = None
+    decisions: Decisions,
+    out: Path,
+    as_of: date,
+    provenance: dict,
+    db_url: str | None = None,
+    worklist: pl.DataFrame | None = None,
 ) -> DayOutputs:
-    """Write out/<as_of>/ (actions.parquet/.csv, segments, limits, manifest) and, with
-    `db_url`, replace as_of's rows in SQL: both are replaced, or neither.
+    """Write out/<as_of>/ (actions.parquet/.csv, segments, limits, with `worklist` the
+    phone work list worklist.parquet, and the manifest) and, with `db_url`, replace
+    as_of's rows in SQL: both are replaced, or neither.
 
     Raises `OSError` (naming the file) when the folder cannot be written, and
     `OutputsNotWrittenError` when the database cannot; the previous outputs stand in both.
@@ -108,7 +114,7 @@ def write_outputs(
     staging = out / f".{as_of.isoformat()}.{uuid.uuid4().hex}.tmp"
     previous = out / f".{as_of.isoformat()}.{uuid.uuid4().hex}.old"
     try:
-        manifest = _stage(decisions, staging, as_of, provenance)
+        manifest = _stage(decisions, staging, as_of, provenance, worklist)
         if db_url is None:
             _run(swap_steps(final, staging, previous))
         else:
@@ -127,7 +133,13 @@ def _run(steps: list[Callable[[], None]]) -> None:
         step()
 
 
-def _stage(decisions: Decisions, staging: Path, as_of: date, provenance: dict) -> dict:
+def _stage(
+    decisions: Decisions,
+    staging: Path,
+    as_of: date,
+    provenance: dict,
+    worklist: pl.DataFrame | None = None,
+) -> dict:
     """Write every file of the day, and last its manifest, into `staging`."""
     with disk_errors(staging):
         staging.mkdir()
@@ -140,6 +152,8 @@ def _stage(decisions: Decisions, staging: Path, as_of: date, provenance: dict) -
         "segments.parquet": decisions.segments,
         "limits.parquet": decisions.limits,
     }
+    if worklist is not None:
+        files["worklist.parquet"] = worklist
     for name, frame in files.items():
         write_frame_atomic(frame, staging / name)
     manifest = {

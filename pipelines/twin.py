@@ -36,10 +36,12 @@ from typing import Literal
 import polars as pl
 
 from regua import features
+from regua.config.policy import PolicyConfig, load_policy_config
 from regua.config.twin import CONTACT_CHANNELS, TwinParameters, load_twin_parameters
 from regua.dunning.actions import (
     FIRST_SLOT,
     DunningConfig,
+    TreatmentPolicy,
     decide,
     ladder_steps,
     load_dunning_config,
@@ -48,11 +50,22 @@ from regua.dunning.audit import audit_contacts
 from regua.dunning.day import day_inputs
 from regua.dunning.guardrails import apply_guardrails
 from regua.dunning.outcomes import due_actions
+from regua.dunning.policy import CHOICE_SCHEMA, phone_worklist
 from regua.dunning.strategies import load_strategy
 from regua.features.build import open_invoice_plan
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.scoring import load_champion, score
 from regua.models.train import TrainingSpec, train, training_dates
+from regua.pipelines.policy import (
+    CellRecorder,
+    FittedPolicy,
+    LearnedPolicy,
+    fit_policy,
+    history_frame,
+    policy_strategy,
+    policy_treatments,
+    randomized_strategy,
+)
 from regua.pipelines.twin_exports import TwinStore
 from regua.settings import get_settings
 from regua.simulate.oracle import oracle_options
@@ -67,8 +80,8 @@ from regua.simulate.twin_book import TwinBook, build_twin_book, open_twin_book
 from regua.simulate.twin_kpis import KPI_SCHEMA, summarise_runs, twin_daily, twin_kpis
 from regua.store import write_parquet_atomic, write_text_atomic
 
-NONE, FIXED, REGUA, ORACLE = "none", "fixed", "regua", "oracle"
-POLICIES = (NONE, FIXED, REGUA, ORACLE)
+NONE, FIXED, REGUA, ORACLE, LEARNED = "none", "fixed", "regua", "oracle", "learned"
+POLICIES = (NONE, FIXED, REGUA, ORACLE, LEARNED)
 BUCKETS = ((1, 30, "1-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, 10**6, "90+"))
 KINDS = ("delinquency", "propensity_to_pay")
 ORACLE_TRIES = 3
@@ -153,6 +166,8 @@ def policy_config(policy: str, config_dir: Path | None = None) -> DunningConfig 
         return load_dunning_config(folder)
     if policy == FIXED:
         return load_strategy(folder / "strategies" / "fixed", folder)
+    if policy == LEARNED:
+        return policy_strategy(load_dunning_config(folder), folder)
     return load_strategy(Path(policy), folder)
 
 
@@ -299,6 +314,8 @@ def run_policy(
     progress: Callable[[int], None] | None = None,
     ingest: bool = False,
     config: DunningConfig | None = None,
+    treatment_policy: TreatmentPolicy | None = None,
+    phone_capacity: int | None = None,
 ) -> TwinRun:
     """Run one policy on the book for `days` nights (default: the book's), with one seed.
 
@@ -310,14 +327,16 @@ def run_policy(
     real ingest into the run's own store, which the night reads (`pipelines.twin_exports`);
     without, the night reads the same rows assembled in memory (faster, for tests and
     trying strategies; the ingest's checks are not run).
+
+    `treatment_policy` is `decide`'s hook (the learned policy, or a recorder of a
+    randomized history); with `phone_capacity`, the day's calls are the night's work list
+    (`dunning.policy.phone_worklist`, chosen cases' expected values from the hook): the
+    calls past the capacity are not made that day.
     """
     days = days or book.days
     config = config or policy_config(policy, config_dir)
-    tones = (
-        ladder_steps(config.ladders).select("ladder_id", "step_id", "tone")
-        if config is not None
-        else None
-    )
+    steps = ladder_steps(config.ladders) if config is not None else None
+    tones = steps.select("ladder_id", "step_id", "tone") if steps is not None else None
     # A strategy with one ladder treats every score alike: no model need be asked.
     one_ladder = (
         hashed_scores(seed) if config is not None and len(config.ladders.ladders) == 1 else None
@@ -378,10 +397,19 @@ def run_policy(
             scored = (scorer if one_ladder is None else one_ladder)(in_play, tables, night)
             record.seconds["score"] += time.perf_counter() - started
             started = time.perf_counter()
-            actions = decide(scored, tables, night, config, None, open_invoices).actions
-            todo = due_actions(actions, tomorrow, done).join(
-                tones, on=["ladder_id", "step_id"], how="left"
-            )
+            actions = decide(
+                scored, tables, night, config, None, open_invoices, policy=treatment_policy
+            ).actions
+            todo = due_actions(actions, tomorrow, done)
+            if phone_capacity is not None:
+                chosen = getattr(treatment_policy, "chosen", None)
+                choices = chosen() if chosen is not None else pl.DataFrame(schema=CHOICE_SCHEMA)
+                calls = phone_worklist(todo, choices, steps, phone_capacity)
+                todo = todo.filter(
+                    (pl.col("channel") != "phone")
+                    | pl.col("action_id").is_in(calls["action_id"].implode())
+                )
+            todo = todo.join(tones, on=["ladder_id", "step_id"], how="left")
         record.seconds["decide"] += time.perf_counter() - started
         started = time.perf_counter()
         day = respond(tomorrow, todo, owed, book.traits, state, recent, params, seed)
@@ -706,6 +734,8 @@ class TwinSpec:
     retrain_days: int = 30
     snapshots: int = 12
     ingest: bool = True
+    policy_path: Path | None = None
+    """The learned policy's settings (config/policy.yaml when left out)."""
 
     def book_folder(self, seed: int) -> Path:
         """Where the book of `seed` is simulated (and found again by a later run)."""
@@ -761,6 +791,89 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _champions(spec: TwinSpec, book: TwinBook, seed: int) -> Champions | None:
+    """The champions a run on `book` starts from (None: hashed scores)."""
+    if spec.models == "train":
+        tables = {n: f.lazy() for n, f in book.past.items()}
+        return train_champions(tables, book.day0, spec.snapshots, seed)
+    if spec.models == "registry":
+        return Champions(
+            delinquency=load_champion("delinquency").model,
+            propensity=load_champion("propensity_to_pay").model,
+            trained_on=book.day0,
+        )
+    return None
+
+
+def _scorer(spec: TwinSpec, champions: Champions | None, seed: int) -> Scorer:
+    if champions is None:
+        return hashed_scores(seed)
+    return RetrainingScorer(champions, spec.retrain_days, spec.snapshots)
+
+
+def train_twin_policy(
+    spec: TwinSpec, seed: int, params: TwinParameters, config: PolicyConfig
+) -> tuple[FittedPolicy, DunningConfig]:
+    """A ladder policy learned from the twin's own randomized history: a book of other
+    customers (seed + `history_seed_offset`) whose `history_nights` end on the measured
+    book's day 0, every new case randomized over the treatments; fitted and gated on it.
+    Returns the fit and the strategy (treatments) it chooses in."""
+    folder = spec.config_dir or get_settings().config_dir
+    strategy = policy_strategy(load_dunning_config(folder), folder)
+    treatments = policy_treatments(strategy, config)
+    nights = config.history_nights
+    history_spec = replace(spec, days=nights, day0=spec.day0 - timedelta(days=nights))
+    history_seed = seed + config.history_seed_offset
+    book = book_for(history_spec, history_seed)
+    randomized = randomized_strategy(strategy, treatments, book.day0, config.reference)
+    shares = {c.id: c.share for c in randomized.experiments.experiments[0].cells}
+    recorder = CellRecorder(shares)
+    scorer = _scorer(spec, _champions(spec, book, history_seed), history_seed)
+    run = run_policy(
+        book, REGUA, history_seed, params, scorer, spec.config_dir, nights,
+        config=randomized, treatment_policy=recorder,
+    )  # fmt: skip
+    tables = book.tables_at(run.last_day, run.contacts, run.payments, run.dropped)
+    history = history_frame(recorder.cases(), tables, strategy, run.last_day, config.horizon_days)
+    return fit_policy(history, config, random_state=seed), strategy
+
+
+def learned_run(
+    spec: TwinSpec,
+    book: TwinBook,
+    seed: int,
+    params: TwinParameters,
+    scorer: Scorer,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[TwinRun, dict]:
+    """`regua twin --policy learned`: the policy trained on the twin's randomized history
+    (`train_twin_policy`), then run on the measured book with its exploration share and
+    the phone capacity. Returns the run and what the fit and the choices were."""
+    config = load_policy_config(spec.policy_path)
+    fitted, strategy = train_twin_policy(spec, seed, params, config)
+    hook = LearnedPolicy(fitted.model, strategy, config)
+    run = run_policy(
+        book, LEARNED, seed, params, scorer, spec.config_dir, spec.days, progress, spec.ingest,
+        config=strategy, treatment_policy=hook, phone_capacity=config.phone_calls_per_day,
+    )  # fmt: skip
+    chosen = hook.chosen()
+    e = fitted.estimate
+    facts = {
+        "estimator": e.estimator,
+        "policy_value": e.policy.value,
+        "reference_value": e.reference.value,
+        "reference": e.reference_name,
+        "gate_passed": fitted.passed,
+        "gate_reason": fitted.reason,
+        "train_cases": fitted.train_cases,
+        "held_out_cases": fitted.held_out_cases,
+        "cases_chosen": chosen.height,
+        "explored_share": float(chosen["explored"].mean()) if chosen.height else None,
+        "treatments": dict(chosen["treatment"].value_counts().iter_rows()),
+    }
+    return run, facts
+
+
 def run_twin(
     spec: TwinSpec,
     progress: Callable[[str, int, int], None] | None = None,
@@ -774,33 +887,24 @@ def run_twin(
     seconds: dict[str, dict[str, float]] = {}
     retrained: dict[str, list[str]] = {}
     aucs: dict[str, dict[str, float]] = {}
+    learned: dict[str, dict] = {}
     for seed in spec.seeds:
         book = book_for(spec, seed)
-        champions = None
-        if spec.models == "train":
-            started = time.perf_counter()
-            tables = {n: f.lazy() for n, f in book.past.items()}
-            champions = train_champions(tables, book.day0, spec.snapshots, seed)
+        started = time.perf_counter()
+        champions = _champions(spec, book, seed)
+        if spec.models == "train" and champions is not None:
             seconds[f"train/{seed}"] = {"train": time.perf_counter() - started}
             aucs[str(seed)] = champions.auc
-        elif spec.models == "registry":
-            champions = Champions(
-                delinquency=load_champion("delinquency").model,
-                propensity=load_champion("propensity_to_pay").model,
-                trained_on=book.day0,
-            )
         for policy in spec.policies:
             label = policy_label(policy)
-            scorer: Scorer = (
-                RetrainingScorer(champions, spec.retrain_days, spec.snapshots)
-                if champions is not None
-                else hashed_scores(seed)
-            )
+            scorer = _scorer(spec, champions, seed)
             tick = (
                 None if progress is None else _ticker(progress, f"{label} seed {seed}", spec.days)
             )
             if policy == ORACLE:
                 run = oracle_run(book, seed, params, spec.config_dir, spec.days, tick)
+            elif policy == LEARNED:
+                run, learned[str(seed)] = learned_run(spec, book, seed, params, scorer, tick)
             else:
                 run = run_policy(
                     book, policy, seed, params, scorer, spec.config_dir, spec.days, tick,
@@ -843,6 +947,7 @@ def run_twin(
             "retrain_days": spec.retrain_days,
             "retrained_on": retrained,
             "champion_auc": aucs,
+            "learned_policy": learned,
             "seconds_by_stage": seconds,
         },
     )

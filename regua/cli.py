@@ -788,7 +788,10 @@ def twin(
     days: Annotated[int, typer.Option(min=1, max=365, help="Nights to run.")] = 90,
     policy: Annotated[
         list[str] | None,
-        typer.Option(help="none, fixed, regua or oracle; repeat for several (default: all)."),
+        typer.Option(
+            help="none, fixed, regua, oracle or learned (trained on the twin's own randomized "
+            "history first, config/policy.yaml); repeat for several (default: all but learned)."
+        ),
     ] = None,
     strategy: Annotated[
         list[Path] | None, typer.Option(help="Another strategy folder to run; repeatable.")
@@ -837,11 +840,11 @@ def twin(
     chosen = list(policy or ([] if strategy else ["none", "fixed", "regua", "oracle"]))
     with _one_line():
         start = checks.parse_day(day0)
-        unknown = [p for p in chosen if p not in ("none", "fixed", "regua", "oracle")]
+        unknown = [p for p in chosen if p not in ("none", "fixed", "regua", "oracle", "learned")]
         if unknown:
             raise checks.CheckError(
-                f"--policy {unknown[0]}: not a policy (none, fixed, regua, oracle; another "
-                "strategy folder goes with --strategy)"
+                f"--policy {unknown[0]}: not a policy (none, fixed, regua, oracle, learned; "
+                "another strategy folder goes with --strategy)"
             )
         checks.require_config(settings.config_dir)
         if not params.is_file():
@@ -874,10 +877,17 @@ def twin(
     )
     from regua.models.scoring import NoChampionError
     from regua.models.train import TooFewOutcomesError
+    from regua.pipelines.policy import TooLittleHistoryError
     from regua.progress import run_bars
     from regua.reports.twin import render_twin_report
 
-    refusals = (FileExistsError, ConfigError, NoChampionError, TooFewOutcomesError)
+    refusals = (
+        FileExistsError,
+        ConfigError,
+        NoChampionError,
+        TooFewOutcomesError,
+        TooLittleHistoryError,
+    )
     with _one_line(*refusals), _disk_errors(out=(out, "nothing was replaced")):
         with run_bars() as report:
             result = run_twin(spec, progress=report)
@@ -891,6 +901,9 @@ def twin(
         low, high = row["ci_low"], row["ci_high"]
         interval = f" [{low:,.2f}, {high:,.2f}]" if low is not None else ""
         typer.echo(f"{row['policy']:>10} {row['kpi']:<22} {row['mean']:>14,.2f}{interval}")
+    for seed, facts in result.manifest.get("learned_policy", {}).items():
+        verdict = "passed" if facts["gate_passed"] else "failed"
+        typer.echo(f"learned policy, seed {seed}: gate {verdict}: {facts['gate_reason']}")
     typer.echo(f"report {page}" + (f"; MLflow run {run_id}" if run_id else ""))
 
 

@@ -22,6 +22,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from typer.testing import CliRunner
 
 from regua.cli import app
+from regua.config.policy import load_policy_config
 from regua.models.scoring import NoChampionError
 from regua.pipelines.nightly import (
     DriftBreachError,
@@ -32,7 +33,7 @@ from regua.pipelines.nightly import (
 )
 
 AS_OF = date(2026, 10, 30)
-FILES = ("actions.parquet", "actions.csv", "segments.parquet", "limits.parquet")
+FILES = ("actions.parquet", "actions.csv", "segments.parquet", "limits.parquet", "worklist.parquet")
 
 
 def checksums(out: Path) -> dict[str, str]:
@@ -84,6 +85,28 @@ def test_the_night_writes_every_output_and_names_its_run(night, prefect_api):
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs()
     assert f"nightly-{AS_OF}" in {run.name for run in runs}
+
+
+def test_the_phone_worklist_holds_the_next_days_calls_up_to_capacity(night):
+    out, _ = night
+    folder = out / AS_OF.isoformat()
+    calls = pl.read_parquet(folder / "worklist.parquet")
+    actions = pl.read_parquet(folder / "actions.parquet")
+    tomorrow = actions.filter(
+        (pl.col("status") == "scheduled")
+        & (pl.col("channel") == "phone")
+        & (pl.col("scheduled_for").dt.date() == AS_OF + timedelta(days=1))
+    )
+    capacity = load_policy_config().phone_calls_per_day
+    assert calls.height == min(capacity, tomorrow.height)
+    assert set(calls["action_id"]) <= set(tomorrow["action_id"])
+    assert calls["rank"].to_list() == list(range(1, calls.height + 1))
+    # no learned policy in the nightly yet: the oldest debt first, said in Portuguese
+    overdue = calls.join(
+        tomorrow.select("action_id", "days_overdue"), on="action_id", maintain_order="left"
+    )
+    assert overdue["days_overdue"].to_list() == sorted(overdue["days_overdue"], reverse=True)
+    assert calls["reason_pt"].str.contains("fora da política aprendida").all()
 
 
 def test_the_summary_artifact_is_a_table_of_the_days_figures(night, prefect_api):
