@@ -41,8 +41,11 @@ def night_arguments(description: str, tracking: bool = True) -> argparse.Argumen
     return parser
 
 
-def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path]:
-    """A simulated (seed 1), ingested store under `folder` and its truth file, made once."""
+def prepare_store(
+    folder: Path, customers: int, months: int, seed: int = 1, error_rate: float = 0.0
+) -> tuple[Path, Path]:
+    """A simulated (seed 1 unless told), ingested store under `folder` and its truth file,
+    made once."""
     store, truth = folder / "store", folder / "truth.parquet"
     if (store / "CURRENT").exists() and truth.exists():
         return store, truth
@@ -50,7 +53,8 @@ def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path
     raw = folder / "raw"
     subprocess.run(
         [*REGUA, "simulate", "--customers", str(customers), "--months", str(months),
-         "--seed", "1", "--out", str(raw), "--format", "parquet"],
+         "--seed", str(seed), "--error-rate", str(error_rate), "--out", str(raw),
+         "--format", "parquet"],
         check=True, stdout=sys.stderr,
     )  # fmt: skip
     subprocess.run(
