@@ -58,17 +58,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--store", type=Path)
     parser.add_argument("--truth", type=Path)
     args = parser.parse_args()
     os.environ.setdefault("REGUA_DOCUMENT_KEY", "benchmark-key-not-a-secret-0123456789")
     if args.store:
-        store, truth = args.store, args.truth
+        store, truth, folder = args.store, args.truth, ROOT
     else:
+        folder = ROOT / f"{args.customers}x{args.months}"
+        if (args.seed, args.error_rate) != (1, 0.0):
+            folder = folder.with_name(f"{folder.name}-seed{args.seed}-e{args.error_rate:g}")
         store, truth = prepare_store(
-            ROOT / f"{args.customers}x{args.months}", args.customers, args.months
+            folder, args.customers, args.months, args.seed, args.error_rate
         )
-    mlflow_dir = ROOT / "mlflow"
+    # the default store's MLflow folder is the one `make bench` hands to bench_nightly
+    mlflow_dir = ROOT / "mlflow" if (args.seed, args.error_rate) == (1, 0.0) else folder / "mlflow"
     shutil.rmtree(mlflow_dir, ignore_errors=True)
     mlflow_dir.mkdir(parents=True)
     os.environ["REGUA_MLFLOW_ARTIFACT_DIR"] = str(mlflow_dir / "artifacts")
@@ -96,7 +102,7 @@ def main() -> None:
     )
     print(
         "| model | train rows | test rows | fit + evaluate (s) | OOT AUC | scorecard AUC "
-        "| oracle AUC (point in time) | gap | oracle AUC (lookahead) | KS | Brier | ECE "
+        "| oracle AUC | gap | oracle AUC (lookahead) | KS | Brier | ECE "
         "| trees | monotone violations | gate |"
     )
     print("| --- |" + " ---: |" * 13 + " --- |")

@@ -41,24 +41,30 @@ def night_arguments(description: str, tracking: bool = True) -> argparse.Argumen
     return parser
 
 
-def simulate_raw(folder: Path, customers: int, months: int) -> Path:
-    """The exports of the seed-1 book in `folder`/raw (the same book `prepare_store` stores)."""
+def simulate_raw(
+    folder: Path, customers: int, months: int, seed: int = 1, error_rate: float = 0.0
+) -> Path:
+    """The exports of a simulated book in `folder`/raw (the book `prepare_store` stores)."""
     raw = folder / "raw"
     subprocess.run(
         [*REGUA, "simulate", "--customers", str(customers), "--months", str(months),
-         "--seed", "1", "--out", str(raw), "--format", "parquet"],
+         "--seed", str(seed), "--error-rate", str(error_rate), "--out", str(raw),
+         "--format", "parquet"],
         check=True, stdout=sys.stderr,
     )  # fmt: skip
     return raw
 
 
-def prepare_store(folder: Path, customers: int, months: int) -> tuple[Path, Path]:
-    """A simulated (seed 1), ingested store under `folder` and its truth file, made once."""
+def prepare_store(
+    folder: Path, customers: int, months: int, seed: int = 1, error_rate: float = 0.0
+) -> tuple[Path, Path]:
+    """A simulated (seed 1 unless told), ingested store under `folder` and its truth file,
+    made once."""
     store, truth = folder / "store", folder / "truth.parquet"
     if (store / "CURRENT").exists() and truth.exists():
         return store, truth
     shutil.rmtree(folder, ignore_errors=True)
-    raw = simulate_raw(folder, customers, months)
+    raw = simulate_raw(folder, customers, months, seed, error_rate)
     subprocess.run(
         [*REGUA, "ingest", "--raw", str(raw), "--store", str(store), "--no-docs"],
         check=True,

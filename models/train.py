@@ -345,10 +345,10 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
 
 
 ORACLE_COLUMNS: dict[ModelKind, tuple[str, str | None]] = {
-    "delinquency": ("pd_60_180d_pit", "pd_60_180d"),
-    "propensity_to_pay": ("propensity_to_pay", None),
+    "delinquency": ("oracle_pd_60_180d", "pd_60_180d"),
+    "propensity_to_pay": ("oracle_pay_30d", None),
 }
-"""Truth columns per model: the point-in-time oracle and the one that looks ahead."""
+"""Truth columns per model: the label's oracle and the one that looks ahead."""
 
 
 def oracle_auc(
@@ -356,11 +356,13 @@ def oracle_auc(
 ) -> float | None:
     """AUC of the simulator's true probabilities on the same test rows.
 
-    The point-in-time oracle (`pd_60_180d_pit`) knows every hidden trait but only what
-    was resolved by the previous month-end: the best a model fed data up to as_of can
-    hope for. With `lookahead`, `pd_60_180d` also knows whether the month's bill will be
-    paid, up to four weeks past as_of; it is reported, not a target. Truth rows are
-    month-ends; a snapshot on a month-end matches the truth at that date.
+    The oracle (`oracle_pd_60_180d`, `oracle_pay_30d`: regua.simulate.label_oracle) is
+    the label's probability, as config/labels.yaml defines it, given every hidden trait
+    and everything the simulator had realised by as_of: the ceiling of a model fed data
+    up to as_of. With `lookahead`, `pd_60_180d` also knows whether the month's bill will
+    be paid within 29 days of its due date, up to four weeks past as_of: an upper bound
+    no model reaches, reported, not a target. Truth rows are month-ends; a snapshot on a
+    month-end matches the truth at that date (None when under 90% of the rows match).
     """
     pit, ahead = ORACLE_COLUMNS[kind]
     column = ahead if lookahead else pit

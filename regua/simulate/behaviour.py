@@ -94,6 +94,7 @@ class Behaviour:
     payments: Payments
     close: np.ndarray  # (invoices,) day the invoice stopped being chased, or BIG_DAY
     disputed: np.ndarray  # (invoices,)
+    cycle_day: np.ndarray | None = None  # (cycles,) day paid in full in its own step, or BIG_DAY
 
 
 def classify_cycles(
@@ -414,6 +415,7 @@ def simulate_behaviour(
         payments=payments,
         close=np.where(missed, chased_until, inv_day),
         disputed=disputed,
+        cycle_day=cycle_day,
     )
 
 

@@ -30,6 +30,7 @@ from regua.simulate.contacts import build_contacts, contacts_frame
 from regua.simulate.customers import draw_customers, draw_documents, draw_kinds
 from regua.simulate.defects import inject_defects
 from regua.simulate.invoices import billing_cycles, build_invoices, invoice_ids, invoices_frame
+from regua.simulate.label_oracle import label_oracle
 from regua.simulate.ladder import contact_lifts
 from regua.simulate.macro import MacroPath, macro_frame, simulate_macro
 from regua.simulate.risk import charge_off_clock, previous_states, simulate_states
@@ -124,7 +125,10 @@ def simulate_block(
             )
             for name, frame in frames.items()
         }
-    truth = truth_frame(customers, states, x, lifts, path, calendar)
+    oracle = label_oracle(
+        customers, states, prev, x, lifts, cycles, invoices, behaviour, calendar, clock
+    )
+    truth = truth_frame(customers, states, x, lifts, path, calendar, oracle)
     return BlockOutput(frames=frames, truth=truth, next_ids=next_ids)
 
 

@@ -38,6 +38,13 @@ Columns of `truth/truth.parquet` (T is the month, month_end its last day, capped
   which at month_end is up to four weeks in the future, so pd_60_180d knows part of the
   outcome; pd_60_180d_pit does not, and is the oracle for a model fed data up to
   month_end (it knows every hidden trait, but nothing of month T's payments).
+- oracle_pd_60_180d, oracle_pay_30d: the probability of each training label as
+  config/labels.yaml defines it (delinquency: an invoice 60+ days past due in
+  (month_end, month_end + 180 days]; propensity: 90% of what is overdue at month_end
+  paid within 30 days) given everything the simulator had realised by month_end: every
+  hidden trait, the chain's state after step T - 1, and what step T had shown by then
+  (month T's bill paid or not, a cure or roll made or not, a contact that prompted).
+  The ceiling of a model fed data up to month_end (regua.simulate.label_oracle).
 - propensity_to_pay: probability of paying in full (so at least 90% of) what is
   overdue at the next step, i.e. within about 30 days: from dpd30 a cure or a roll
   (the overdue bill paid), from dpd60 or default a cure. For every other state
@@ -96,7 +103,7 @@ def risk_index(customers: CustomerBlock, path: MacroPath, months: int) -> np.nda
     return customers.base_risk[:, None] + customers.exposure[:, None] * conditions
 
 
-def _chance_of_60(
+def chance_of_60(
     start: np.ndarray, t: Transitions, steps: range, billed_from: np.ndarray, months: int
 ) -> np.ndarray:
     """Probability that the chain, in `start` before the first of `steps`, enters dpd60 at
@@ -132,9 +139,9 @@ def truth_probabilities(
     months = states.shape[1]
     t = transition_probabilities(x, lifts)
     billed_from = open_month[:, None] + 1
-    pd_60 = _chance_of_60(states, t, range(1, HORIZON_STEPS + 1), billed_from, months)
+    pd_60 = chance_of_60(states, t, range(1, HORIZON_STEPS + 1), billed_from, months)
     before = previous_states(states, states[:, 0] if initial is None else initial)
-    pd_60_pit = _chance_of_60(before, t, range(HORIZON_STEPS + 1), billed_from, months)
+    pd_60_pit = chance_of_60(before, t, range(HORIZON_STEPS + 1), billed_from, months)
 
     def nxt(values: np.ndarray) -> np.ndarray:
         return values[:, 1 : months + 1]
@@ -191,8 +198,10 @@ def truth_frame(
     lifts: Lifts,
     path: MacroPath,
     calendar: Calendar,
+    oracle: dict[str, np.ndarray] | None = None,
 ) -> pl.DataFrame:
-    """The truth rows of a block, customer by customer, month by month."""
+    """The truth rows of a block, customer by customer, month by month; `oracle` adds the
+    label oracle's columns (regua.simulate.label_oracle)."""
     n, months = states.shape
     probabilities = truth_probabilities(states, x, lifts, customers.open_month, customers.initial)
     month_end = calendar.month_end(np.arange(months))
@@ -219,6 +228,7 @@ def truth_frame(
         "risk_conditions": conditions.ravel(),
         "risk_profile": per_row(customers.components["profile"]),
         **{name: values.ravel() for name, values in probabilities.items()},
+        **{name: values.ravel() for name, values in (oracle or {}).items()},
         "character": per_row(customers.character),
         "punctuality": per_row(customers.punctuality),
         **{
