@@ -92,6 +92,13 @@ def randomized_strategy(
     )
 
 
+def _first_seen(cases: pl.DataFrame, seen: set[str]) -> pl.DataFrame:
+    """The cases not seen on an earlier night, now recorded as seen: a case is decided once."""
+    new = cases.filter(~pl.col("case_id").is_in(list(seen)))
+    seen.update(new["case_id"].to_list())
+    return new
+
+
 def _features_of(segments: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
     """The cases' rows of the night's scored features, by customer."""
     return segments.select("case_id", "customer_id").join(
@@ -111,11 +118,8 @@ class CellRecorder:
     def __call__(
         self, segments: pl.DataFrame, scored: pl.DataFrame, customers: pl.DataFrame
     ) -> pl.DataFrame:
-        new = segments.filter(
-            pl.col("experiment_id").is_not_null() & ~pl.col("case_id").is_in(list(self.seen))
-        )
+        new = _first_seen(segments.filter(pl.col("experiment_id").is_not_null()), self.seen)
         if not new.is_empty():
-            self.seen.update(new["case_id"].to_list())
             rows = _features_of(new, scored).join(
                 new.select("case_id", pl.col("cell").alias("treatment")), on="case_id"
             )
@@ -160,11 +164,8 @@ class LearnedPolicy:
     def __call__(
         self, segments: pl.DataFrame, scored: pl.DataFrame, customers: pl.DataFrame
     ) -> pl.DataFrame:
-        new = segments.filter(
-            pl.col("case_id").is_not_null() & ~pl.col("case_id").is_in(list(self.seen))
-        )
+        new = _first_seen(segments.filter(pl.col("case_id").is_not_null()), self.seen)
         if not new.is_empty():
-            self.seen.update(new["case_id"].to_list())
             rows = _features_of(new, scored)
             values = self.model.predict(rows)
             allowed = allowed_treatments(

@@ -28,6 +28,7 @@ import polars as pl
 from regua.models.explain import explain
 from regua.models.scoring import Champion, load_champion
 from regua.pipelines.nightly import FEATURE_CACHE
+from regua.workbench.data import customer_rows
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,6 @@ _FEATURES: dict[tuple[Path, str, date], pl.DataFrame] = {}
 _REASONS: dict[Path, pl.DataFrame] = {}
 _STARTED: set[Path] = set()
 _LOCK = threading.Lock()
-
-
-def _rows(frame: pl.DataFrame, customer_id: str) -> pl.DataFrame:
-    """One customer's rows of a frame sorted by customer_id (a binary search)."""
-    ids = frame["customer_id"]
-    start = ids.search_sorted(customer_id, side="left")
-    end = ids.search_sorted(customer_id, side="right")
-    return frame.slice(start, end - start)
 
 
 def night_features(store_dir: Path, manifest: dict[str, Any], as_of: date) -> pl.DataFrame | None:
@@ -80,7 +73,7 @@ def feature_row(store_dir: Path, manifest: dict[str, Any], as_of: date, customer
     table = night_features(store_dir, manifest, as_of)
     if table is None:
         return None
-    row = _rows(table, customer_id)
+    row = customer_rows(table, customer_id)
     return row if row.height else None
 
 
@@ -196,6 +189,7 @@ def night_reasons(
     with _LOCK:
         _REASONS.clear()
         _REASONS[path] = table
+        _FEATURES.clear()  # every customer's reasons are in the table: no page needs them now
     return table
 
 
@@ -219,11 +213,12 @@ def reasons_on_demand(
     path = reasons_path(store_dir, manifest, as_of)
     with _LOCK:
         ready = _REASONS.get(path) if path is not None else None
-    if ready is not None:
-        rows = _rows(ready, customer_id)
-        if rows.height:
-            found = rows.row(0, named=True)
-            return {kind: list(found[kind]) for kind in KINDS if found[kind] is not None}
+    if ready is not None:  # every customer of the night's features is in it
+        rows = customer_rows(ready, customer_id)
+        if not rows.height:
+            return {}
+        found = rows.row(0, named=True)
+        return {kind: list(found[kind]) for kind in KINDS if found[kind] is not None}
     prepare(store_dir, tracking_uri, manifest, as_of)  # a night that came after the start
     row = feature_row(store_dir, manifest, as_of, customer_id)
     if row is None:
