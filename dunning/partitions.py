@@ -20,7 +20,7 @@ import polars as pl
 
 from regua.features.catalog import CATALOG_VERSION
 
-CUSTOMER_TABLES = ("customers", "invoices", "payments", "contacts")
+CUSTOMER_TABLES = ("customers", "invoices", "payments", "contacts", "customer_attributes")
 """Tables a partition reads only its own customers' rows of (macro is shared)."""
 LAYOUT = "open-invoices+case-clocks"
 """What a cached partition holds besides features; part of the cache key (changing it rebuilds)."""

@@ -8,7 +8,9 @@ as_of, with every catalog feature in catalog order, sorted by (as_of, customer_i
 Point in time, table by table:
 
 - customers: a customer exists at as_of when opened_at <= as_of; registration data is
-  the current record (the contract keeps no history of it).
+  the current record, but for the attributes `customer_attributes` dates (bureau score,
+  limit, income, employment, obligations): the latest row with valid_from <= as_of
+  (`features.five_cs.attributes_at`).
 - invoices: known when issued_at <= as_of.
 - payments: known when paid_at <= as_of; an invoice is settled by as_of when its
   settling day (see `features.ledger`) is <= as_of, which only depends on payments up
@@ -49,7 +51,7 @@ from regua.features.behaviour import (
     promise_aggregates,
 )
 from regua.features.catalog import CATALOG
-from regua.features.five_cs import build_macro_conditions, join_macro
+from regua.features.five_cs import attributes_at, build_macro_conditions, join_macro
 from regua.features.ledger import (
     Ledger,
     build_contact_days,
@@ -178,6 +180,7 @@ def build_feature_plan(
         days,
         pl.col("opened") <= as_of_day,
     )
+    base = attributes_at(base, table_frame(tables, "customer_attributes"), customer_keys)
     for frame in aggregates:
         base = base.join(frame, on=["cust", "as_of_day"], how="left", maintain_order="left")
     base = base.join(first_contact, how="cross", maintain_order="left").with_columns(

@@ -1,10 +1,17 @@
 """Helpers for the 5 C's of credit features: character, capacity, capital, collateral
 and conditions (declared in `features.catalog`), and the macro conditions they read.
 
-Registration data (income, employment, assets, savings, equity, obligations, limit,
-bureau score, collateral) is the customer's *current* record: the data contract keeps
-no history of it, so a training snapshot at a past as_of sees today's values. That is a
-known leak for back-tests; a dated customer history in the contract would remove it.
+Registration data comes from the `customers` table, the company's current record, except
+the attributes the optional `customer_attributes` table dates (bureau score, credit limit,
+declared income, employment type and tenure, monthly debt obligations; issue 19):
+`attributes_at` takes each at as_of from the customer's latest row with valid_from <=
+as_of (one backward as-of join, no loop per customer). A customer with rows but none valid
+yet at as_of has them unknown (null) then; a customer without rows keeps the `customers`
+values at every as_of. That fallback, and the undated columns (assets, savings, equity,
+collateral), are today's record at every past as_of: a back-test on them sees the future
+(after a default the bureau score drops and the limit is cut), which the dated history
+removes. Employment tenure at as_of is the row's tenure plus the whole months (of
+30.4375 days) since its valid_from.
 
 Conditions use the macro table point in time: for each indicator the value of the
 latest month already published at as_of (month + 1 month <= as_of), in the customer's
@@ -15,7 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from regua.contract import MACRO_INDICATORS, PRODUCT_FAMILIES
+from regua.contract import ATTRIBUTE_COLUMNS, MACRO_INDICATORS, PRODUCT_FAMILIES
 from regua.features.behaviour import AS_OF, amount
 
 INSTALMENT_WINDOW = 90
@@ -95,3 +102,50 @@ def join_macro(base: pl.LazyFrame, conditions: pl.LazyFrame) -> pl.LazyFrame:
     return base.join(regional, on=["as_of_day", "state"], how="left", maintain_order="left").join(
         national, on="as_of_day", how="left", maintain_order="left"
     )
+
+
+_VALID_DAY = "_valid_day"
+_DATED = "_dated"
+
+
+def attributes_at(
+    base: pl.LazyFrame, history: pl.LazyFrame, customer_keys: pl.LazyFrame
+) -> pl.LazyFrame:
+    """`base` (rows per cust and as_of_day, in as_of_day order) with the dated attributes
+    taken at as_of from `history` (the customer_attributes table), point in time.
+
+    One backward as-of join by customer on valid_from <= as_of: the latest row valid at
+    as_of gives every attribute (a null stays null: unknown then). Customers with no row
+    at all keep `base`'s values (the customers table); customers whose rows all start
+    after as_of get nulls. Tenure grows by the whole months since valid_from. The row order
+    of `base` is kept.
+    """
+    at = {name: f"_at_{name}" for name in ATTRIBUTE_COLUMNS}
+    rows = (
+        history.join(customer_keys, on="customer_id", how="inner")
+        .select(
+            "cust",
+            pl.col("valid_from").cast(pl.Int32).alias(_VALID_DAY),
+            *(pl.col(name).alias(alias) for name, alias in at.items()),
+        )
+        .sort(_VALID_DAY)
+    )
+    dated = rows.select("cust").unique().with_columns(pl.lit(True).alias(_DATED))
+    joined = base.join_asof(
+        rows,
+        left_on="as_of_day",
+        right_on=_VALID_DAY,
+        by="cust",
+        strategy="backward",
+        check_sortedness=False,  # both sides are sorted on the day; `by` hides it from polars
+    ).join(dated, on="cust", how="left", maintain_order="left")
+    months_since = whole_units(pl.col("as_of_day") - pl.col(_VALID_DAY), DAYS_PER_MONTH)
+    value = {name: pl.col(alias) for name, alias in at.items()}
+    value["employment_tenure_months"] = value["employment_tenure_months"] + months_since
+    return joined.with_columns(
+        pl.when(pl.col(_DATED).fill_null(False))
+        .then(value[name])
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in ATTRIBUTE_COLUMNS
+    ).drop(_VALID_DAY, _DATED, *at.values())

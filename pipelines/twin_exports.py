@@ -5,8 +5,9 @@ A run starts from a copy of the book's store holding the past at day 0. Each day
 happened that day becomes that day's export files: customers who opened (their raw rows,
 documents in clear, as the book's simulation exported them) and customers whose channel
 opt-outs changed, invoices issued and invoices the customer disputed, payments (current
-customers' on time, and the twin's), contacts the tools reported, macro months begun. The
-ingest validates, coerces, hashes documents and upserts them as on any night, and the
+customers' on time, and the twin's), contacts the tools reported, macro months begun,
+attribute rows valid from that day (never earlier: no night sees a later score, limit or
+income). The ingest validates, coerces, hashes documents and upserts them as on any night, and the
 night reads the store: whatever regua would reject from a real company, it rejects here.
 """
 
@@ -102,6 +103,7 @@ class TwinStore:
             "payments": pays,
             "contacts": conform(contacts, "contacts").collect(),
             "macro": book.future_macro.filter(pl.col("month") == day),
+            "customer_attributes": book.future_attributes.filter(pl.col("valid_from") == day),
         }
 
     def ingest(self, day: date, exports: dict[str, pl.DataFrame]) -> None:

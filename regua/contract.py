@@ -321,7 +321,60 @@ MACRO = Table(
     ),
 )  # fmt: skip
 
-TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, INVOICES, PAYMENTS, CONTACTS, MACRO)}
+ATTRIBUTE_COLUMNS: tuple[str, ...] = (
+    "bureau_score",
+    "credit_limit",
+    "declared_income",
+    "employment_type",
+    "employment_tenure_months",
+    "monthly_debt_obligations",
+)
+"""Customer attributes that change over time; `customer_attributes` dates them."""
+
+
+def _dated(name: str) -> Column:
+    """The customers column `name` as a nullable column of the attribute history."""
+    c = CUSTOMERS.column(name)
+    return Column(
+        c.name,
+        c.dtype,
+        c.description.replace("Current credit limit", "Credit limit")
+        + " Null: unknown from valid_from on.",
+        required=False,
+        nullable=True,
+        allowed=c.allowed,
+        min_value=c.min_value,
+        max_value=c.max_value,
+        example=c.example,
+    )
+
+
+CUSTOMER_ATTRIBUTES = Table(
+    name="customer_attributes",
+    description=(
+        "Dated history of the customer attributes that change (bureau score, limit, income, "
+        "employment, obligations): a row says \"from valid_from on, these are the values\", "
+        "until the customer's next row. Features at an as_of read the latest row with "
+        "valid_from <= as_of; a customer with rows but none valid yet has these attributes "
+        "unknown (null) then; a customer without rows keeps the `customers` values at every "
+        "as_of (the snapshot, as without this table). `employment_tenure_months` is the "
+        "tenure on valid_from; at a later as_of the whole months since are added."
+    ),
+    key=("customer_id", "valid_from"),
+    optional=True,
+    references=(Reference("customer_id", "customers", "customer_id"),),
+    columns=(
+        Column("customer_id", pl.String(), "Customer the values belong to.",
+               example="C0000001"),
+        Column("valid_from", _date, "First day the row's values hold.",
+               min_date=REAL_PLAN_DATE, example="2026-03-05"),
+        *(_dated(name) for name in ATTRIBUTE_COLUMNS),
+    ),
+)  # fmt: skip
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (CUSTOMERS, INVOICES, PAYMENTS, CONTACTS, MACRO, CUSTOMER_ATTRIBUTES)
+}
 """Canonical tables in dependency order: a table only references tables before it."""
 
 RAW_DOCUMENT_COLUMN = "document"

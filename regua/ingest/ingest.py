@@ -112,10 +112,13 @@ class IngestReport:
 
     def to_text(self) -> str:
         """Human summary for the command line."""
-        lines = [f"{'table':<10} {'read':>10} {'stored':>10} {'rejected':>10} {'in store':>10}"]
+        width = max([10, *(len(name) for name in self.totals())])
+        lines = [
+            f"{'table':<{width}} {'read':>10} {'stored':>10} {'rejected':>10} {'in store':>10}"
+        ]
         for name, t in self.totals().items():
             lines.append(
-                f"{name:<10} {t['read']:>10,} {t['stored']:>10,} {t['rejected']:>10,} "
+                f"{name:<{width}} {t['read']:>10,} {t['stored']:>10,} {t['rejected']:>10,} "
                 f"{self.store_rows.get(name, 0):>10,}"
             )
         for f in self.files:

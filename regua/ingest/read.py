@@ -1,7 +1,8 @@
 """Find the day's export files and read them, detecting the CSV dialect Brazilian ERPs use.
 
 Every entry of the raw folder is accounted for: an export (`<table><sep><anything>.csv` or
-`.parquet`, the separator after the table name a space, `_`, `-` or `.`), or ignored with
+`.parquet`, the separator after the table name a space, `_`, `-` or `.`; the longest table
+name wins, so `customer_attributes_x.csv` is never `customers`), or ignored with
 a reason (hidden names starting with '.', the simulator's `truth/` folder, the user's
 `ignore_files` patterns), or a batch error: a file that matches no table must not vanish.
 
@@ -19,7 +20,6 @@ import fnmatch
 import hashlib
 import io
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +67,8 @@ class ExportFile:
         return digest.hexdigest()
 
 
-_NAME = re.compile(r"^(?P<table>[a-z]+)(?:[ _\-.].*)?$")
+NAME_SEPARATORS = " _-."
+"""What may follow the table name in an export's file name."""
 SIMULATOR_TRUTH = "truth"
 """The folder `regua simulate` writes the ground truth to, beside the exports: not an export."""
 SHOWN_UNKNOWN = 5
@@ -94,10 +95,20 @@ def _export_of(path: Path) -> ExportFile | None:
     suffix = path.suffix.lower()
     if not path.is_file() or suffix not in (".csv", ".parquet"):
         return None
-    match = _NAME.match(path.stem.lower())
-    if match is None or match["table"] not in TABLES:
+    name = table_of_stem(path.stem.lower())
+    if name is None:
         return None
-    return ExportFile(match["table"], path, "csv" if suffix == ".csv" else "parquet")
+    return ExportFile(name, path, "csv" if suffix == ".csv" else "parquet")
+
+
+def table_of_stem(stem: str) -> str | None:
+    """The table a file name (without suffix, lower case) exports: the longest table name
+    the stem is, or starts with before a separator, so `customer_attributes_2026.csv` is
+    never read as `customers` (nor `customers_x` as anything else)."""
+    for name in sorted(TABLES, key=len, reverse=True):
+        if stem == name or (stem.startswith(name) and stem[len(name)] in NAME_SEPARATORS):
+            return name
+    return None
 
 
 def _ignore_reason(entry: Path, patterns: Sequence[str]) -> str | None:

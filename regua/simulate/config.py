@@ -19,7 +19,7 @@ import polars as pl
 BLOCK_CUSTOMERS = 50_000
 """Customers simulated together: bounds memory; fixed so output depends on the config only."""
 
-RAW_TABLES = ("customers", "invoices", "payments", "contacts", "macro")
+RAW_TABLES = ("customers", "invoices", "payments", "contacts", "macro", "customer_attributes")
 TRUTH_TABLE = "truth"
 MAX_MONTHS = 120
 MIN_CHARGE_OFF_DAYS = 90
@@ -40,6 +40,7 @@ class Stage(IntEnum):
     LADDER = 7
     DEFECTS = 8
     CONTACTS = 9
+    ATTRIBUTES = 10
 
 
 def rng_for(seed: int, stage: Stage, block: int = 0) -> np.random.Generator:

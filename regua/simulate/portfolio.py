@@ -2,7 +2,9 @@
 
 Customers are simulated in blocks of BLOCK_CUSTOMERS with their own random streams;
 ids run on across blocks. The exports go to `out_dir` (`customers`, `invoices`,
-`payments`, `contacts`, `macro`), the ground truth to `out_dir/truth/truth.parquet`.
+`payments`, `contacts`, `macro`, `customer_attributes`: the dated history of the attributes
+that change, whose values on the export date the customers snapshot shows), the ground
+truth to `out_dir/truth/truth.parquet`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from regua.contract import raw_columns, table
+from regua.simulate.attributes import attribute_history
 from regua.simulate.behaviour import payments_frame, simulate_behaviour
 from regua.simulate.calendar import Calendar, build_calendar
 from regua.simulate.config import (
@@ -101,14 +104,24 @@ def simulate_block(
         behaviour, invoices, customers, calendar, rng_for(config.seed, Stage.CONTACTS, block)
     )
 
+    history = attribute_history(
+        customers,
+        customers.frame,
+        states,
+        prev,
+        path,
+        calendar,
+        rng_for(config.seed, Stage.ATTRIBUTES, block),
+    )
     invoice_id = invoice_ids(first_ids["invoices"], len(invoices.amount))
     frames = {
-        "customers": customers.frame.select([c.name for c in raw_columns(table("customers"))]),
+        "customers": history.customers.select([c.name for c in raw_columns(table("customers"))]),
         "invoices": invoices_frame(invoices, cycles, invoice_id, customers.ids, behaviour.disputed),
         "payments": payments_frame(
             behaviour.payments, invoices, invoice_id, customers.ids, first_ids["payments"]
         ),
         "contacts": contacts_frame(contacts, invoice_id, customers.ids, first_ids["contacts"]),
+        "customer_attributes": history.rows,
     }
     next_ids = {name: first_ids[name] + frames[name].height for name in first_ids}
     if config.error_rate > 0:

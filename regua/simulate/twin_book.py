@@ -6,13 +6,15 @@ ingest into `folder/store`, reads the canonical tables once and splits them at d
 
 - `past`: the tables as the store holds them at the end of day 0 (customers opened by
   then, invoices issued, payments paid and contacts made on or before day 0, macro months
-  begun by then);
+  begun by then, attribute rows valid from day 0 or earlier);
 - the future that does not depend on collection: invoices issued in (day0, day0+days]
   and falling due by day0+days, payments made after day 0 on or before the invoice's due
   date (current customers pay their bills whatever the collector does), customers who
-  open in the horizon, macro months that begin in it. Every payment of an invoice once it
-  is past due is the twin's to simulate, and the simulator's contacts after day 0 belong
-  to its lender's ladder, which the twin's policies replace: both are left out;
+  open in the horizon, macro months that begin in it, attribute rows (bureau score, limit,
+  income, employment) valid from a day in it, released on that day and not before. Every
+  payment of an invoice once it is past due is the twin's to simulate, and the simulator's
+  contacts after day 0 belong to its lender's ladder, which the twin's policies replace:
+  both are left out;
 - `traits`: per customer, the hidden traits the twin's responses depend on, from the
   simulator's truth.
 
@@ -22,7 +24,7 @@ twin's own contacts and payments, lazily, with the canonical schema.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from regua.settings import Settings, get_settings
 from regua.simulate import SimulationConfig, simulate_portfolio
 from regua.store import Store
 
-TABLE_NAMES = ("customers", "invoices", "payments", "contacts", "macro")
+TABLE_NAMES = ("customers", "invoices", "payments", "contacts", "macro", "customer_attributes")
 TRAIT_CHANNELS = ("email", "sms", "whatsapp", "phone", "letter")
 """Channels the twin contacts on (the channels of config/twin.yaml)."""
 TRAIT_COLUMNS = (
@@ -78,6 +80,9 @@ class TwinBook:
     future_macro: pl.DataFrame
     traits: pl.DataFrame
     store: Path
+    future_attributes: pl.DataFrame = field(
+        default_factory=lambda: empty_frame(table("customer_attributes"))
+    )
 
     @property
     def end(self) -> date:
@@ -94,7 +99,8 @@ class TwinBook:
         """The canonical tables at night `day` (day0 <= day <= end), lazily.
 
         Past rows, plus the future rows dated on or before `day` (customers by opened_at,
-        invoices by issued_at, payments by paid_at, macro by month), plus the twin's
+        invoices by issued_at, payments by paid_at, macro by month, attribute rows by
+        valid_from), plus the twin's
         `extra_contacts` and `extra_payments` dated on or before `day` (later ones wait for
         their day; missing optional columns are filled as the ingest fills them). `dropped`
         (customer_id, dropped_on) ends relationships: a dropped customer's future invoices
@@ -127,6 +133,12 @@ class TwinBook:
             "contacts": pl.concat([self.past["contacts"].lazy(), contacts]),
             "macro": pl.concat(
                 [self.past["macro"].lazy(), self.future_macro.lazy().filter(pl.col("month") <= day)]
+            ),
+            "customer_attributes": pl.concat(
+                [
+                    self.past["customer_attributes"].lazy(),
+                    self.future_attributes.lazy().filter(pl.col("valid_from") <= day),
+                ]
             ),
         }
 
@@ -212,6 +224,7 @@ def split_book(
     end = day0 + timedelta(days=days)
     customers, invoices, payments = (tables[n] for n in ("customers", "invoices", "payments"))
     contacts, macro = tables["contacts"], tables["macro"]
+    attributes = tables.get("customer_attributes", empty_frame(table("customer_attributes")))
     future_invoices = invoices.filter(
         (pl.col("issued_at") > day0) & (pl.col("issued_at") <= end) & (pl.col("due_at") <= end)
     )
@@ -229,6 +242,7 @@ def split_book(
         "payments": payments.filter(pl.col("paid_at") <= day0),
         "contacts": contacts.filter(pl.col("at") < _end_of(day0)),
         "macro": macro.filter(pl.col("month") <= day0),
+        "customer_attributes": attributes.filter(pl.col("valid_from") <= day0),
     }
     return TwinBook(
         day0=day0,
@@ -242,6 +256,9 @@ def split_book(
         future_macro=macro.filter((pl.col("month") > day0) & (pl.col("month") <= end)),
         traits=twin_traits(truth, day0),
         store=store,
+        future_attributes=attributes.filter(
+            (pl.col("valid_from") > day0) & (pl.col("valid_from") <= end)
+        ),
     )
 
 

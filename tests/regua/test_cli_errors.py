@@ -186,7 +186,7 @@ CASES = {
     "ingest: empty raw folder": Case(
         ("ingest", "--raw", "{root}/empty-raw", "--store", "{root}/new-store"),
         r"error: raw folder .*/empty-raw is empty: it must hold the day's exports \(customers, "
-        r"invoices, payments, contacts, macro as \.csv or \.parquet\)",
+        r"invoices, payments, contacts, macro, customer_attributes as \.csv or \.parquet\)",
     ),
     "nightly: empty raw folder": Case(
         ("nightly", "--raw", "{root}/empty-raw", "--store", "{store}", "--as-of", LAST_DAY),

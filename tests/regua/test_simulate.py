@@ -560,3 +560,49 @@ def test_cli_simulate_writes_the_exports(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "customers" in result.output
     assert (tmp_path / "payments.csv").exists() and (tmp_path / "truth" / "truth.parquet").exists()
+
+
+def test_a_customer_60_days_late_has_a_later_lower_bureau_score(
+    portfolio: dict[str, pl.DataFrame],
+) -> None:
+    """Issue 19: the score reacts to delinquency, in rows dated after the event."""
+    history = portfolio["customer_attributes"]
+    truth = portfolio["truth"]
+    first_60 = (
+        truth.filter(pl.col("state") == "dpd60")
+        .group_by("customer_id")
+        .agg(pl.col("month_end").min().alias("late_at"))
+    )
+    scored = history.join(first_60, on="customer_id")
+    before = (
+        scored.filter(pl.col("valid_from") <= pl.col("late_at"))
+        .sort("valid_from")
+        .group_by("customer_id")
+        .agg(pl.col("bureau_score").last().alias("score_then"))
+    )
+    after = (
+        scored.filter(pl.col("valid_from") > pl.col("late_at"))
+        .group_by("customer_id")
+        .agg(pl.col("bureau_score").min().alias("lowest_after"))
+    )
+    compared = before.join(after, on="customer_id", how="left").drop_nulls("score_then")
+    # the drop shows two months after the step (the export date may come first)
+    late = first_60.filter(pl.col("late_at") < END - timedelta(days=95))
+    compared = compared.join(late.select("customer_id"), on="customer_id")
+    assert compared.height > 20
+    floor = compared.select(pl.max_horizontal(pl.col("score_then") - 100, 0)).to_series()
+    assert (compared["lowest_after"] <= floor).all()  # a drop of 100+ points, down to 0
+
+
+def test_the_customers_export_shows_the_history_on_the_export_date(
+    portfolio: dict[str, pl.DataFrame],
+) -> None:
+    last = portfolio["customer_attributes"].sort("valid_from").group_by("customer_id").last()
+    joined = portfolio["customers"].join(last, on="customer_id", suffix="_row")
+    assert joined.height == portfolio["customers"].height
+    for name in ("bureau_score", "credit_limit", "declared_income", "employment_type"):
+        same = joined[name].eq_missing(joined[f"{name}_row"])
+        assert same.all(), name
+    assert (joined["valid_from"] <= END).all()
+    cut = joined.filter(pl.col("credit_limit") < pl.col("credit_limit_row"))
+    assert cut.height == 0

@@ -21,7 +21,7 @@ from tests.conftest import TEST_DOCUMENT_KEY
 DAY0 = date(2026, 10, 31)
 DAYS = 30
 END = DAY0 + timedelta(days=DAYS)
-NAMES = ("customers", "invoices", "payments", "contacts", "macro")
+NAMES = ("customers", "invoices", "payments", "contacts", "macro", "customer_attributes")
 KEYS = {
     "customers": "customer_id",
     "invoices": "invoice_id",
@@ -74,6 +74,7 @@ def test_the_past_holds_every_stored_row_up_to_day0_and_nothing_after(
         "payments": pl.col("paid_at"),
         "contacts": pl.col("at").dt.date(),
         "macro": pl.col("month"),
+        "customer_attributes": pl.col("valid_from"),
     }
     for name, day in dated.items():
         past = book.past[name]
@@ -312,3 +313,18 @@ def test_a_mid_month_day0_keeps_the_on_time_payments_of_bills_issued_before_it(
     unpaid_at_day0 = invoices.filter(pl.col("due_at") > day0)
     assert set(early["invoice_id"].to_list()) <= set(unpaid_at_day0["invoice_id"].to_list())
     assert book.traits.height == 150
+
+
+def test_attribute_rows_are_released_on_their_valid_from_day_and_never_before(
+    book: TwinBook,
+) -> None:
+    """Issue 19: no night sees a score, limit or income dated after it."""
+    stored = Store(book.store).read("customer_attributes")
+    assert stored.filter(pl.col("valid_from") > DAY0).height > 0  # the horizon has some
+    for day in (DAY0, DAY0 + timedelta(days=9), END):
+        night = book.tables_at(day)["customer_attributes"].collect()
+        assert night["valid_from"].max() <= day
+        expected = stored.filter(pl.col("valid_from") <= day)
+        assert night.sort("customer_id", "valid_from").equals(
+            expected.sort("customer_id", "valid_from")
+        ), day
