@@ -20,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 log = logging.getLogger("bench_simulate")
-TABLES = ("invoices", "payments", "contacts", "macro", "truth")  # rows written, besides customers
+TABLES = ("invoices", "payments", "contacts", "macro", "customer_attributes", "truth")
+"""Rows written, besides customers (customer_attributes: 0 before issue 19)."""
 
 
 def run_one(customers: int, months: int, seed: int, out: Path) -> dict[str, object]:
@@ -61,7 +62,7 @@ def table(results: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cells = [f"{r['customers']:,}", str(r["months"])]
-        cells += [f"{r['rows'][t]:,}" for t in TABLES]
+        cells += [f"{r['rows'].get(t, 0):,}" for t in TABLES]
         cells += [str(r["seconds"]), f"{r['peak_rss_mib']:,}", f"{r['parquet_mib']:,}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
