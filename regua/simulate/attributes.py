@@ -108,8 +108,13 @@ def attribute_history(
     limit = frame["credit_limit"].to_numpy().astype(float).copy()
     income = frame["declared_income"].cast(pl.Float64).to_numpy().copy()
     debt = frame["monthly_debt_obligations"].cast(pl.Float64).to_numpy().copy()
-    kind_text = frame["employment_type"].to_list()
-    kind = np.array([_NO_TYPE if k is None else EMPLOYMENT_TYPES.index(k) for k in kind_text])
+    codes = {name: code for code, name in enumerate(EMPLOYMENT_TYPES)}
+    kind = (
+        frame["employment_type"]
+        .replace_strict(codes, default=_NO_TYPE, return_dtype=pl.Int64)
+        .fill_null(_NO_TYPE)
+        .to_numpy()
+    )
     tenure = frame["employment_tenure_months"].cast(pl.Float64).to_numpy().copy()
 
     opened = frame["opened_at"].cast(pl.Int32).to_numpy()
