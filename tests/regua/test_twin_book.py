@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from regua.config.twin import CONTACT_CHANNELS as TWIN_CHANNELS
 from regua.contract import CONTACT_CHANNELS, table
+from regua.pipelines.twin_exports import OPT_OUTS, TwinStore
 from regua.settings import Settings
-from regua.simulate.twin_book import TRAIT_CHANNELS, TwinBook, build_twin_book
+from regua.simulate.twin_book import DROPPED_SCHEMA, TRAIT_CHANNELS, TwinBook, build_twin_book
 from regua.store import Store
 from tests.conftest import TEST_DOCUMENT_KEY
 
@@ -328,3 +329,25 @@ def test_attribute_rows_are_released_on_their_valid_from_day_and_never_before(
         assert night.sort("customer_id", "valid_from").equals(
             expected.sort("customer_id", "valid_from")
         ), day
+
+
+def test_each_days_exports_carry_the_attribute_rows_valid_from_that_day(
+    book: TwinBook, tmp_path: Path
+) -> None:
+    run = TwinStore(book, tmp_path / "run", Settings(document_key=TEST_DOCUMENT_KEY))
+    try:
+        assert run.store.read("customer_attributes")["valid_from"].max() <= DAY0
+        state = book.past["customers"].select("customer_id", *OPT_OUTS)
+        released = []
+        for offset in range(1, DAYS + 1):
+            day = DAY0 + timedelta(days=offset)
+            rows = run.exports(
+                day, None, None, state, pl.Series("invoice_id", [], pl.String),
+                pl.DataFrame(schema=DROPPED_SCHEMA),
+            )["customer_attributes"]  # fmt: skip
+            assert (rows["valid_from"] == day).all(), day
+            released.append(rows)
+        expected = book.future_attributes.sort("customer_id", "valid_from")
+        assert pl.concat(released).sort("customer_id", "valid_from").equals(expected)
+    finally:
+        run.close()
