@@ -122,7 +122,8 @@ def attributes_at(
     """
     at = {name: f"_at_{name}" for name in ATTRIBUTE_COLUMNS}
     rows = (
-        history.join(customer_keys, on="customer_id", how="inner")
+        history.filter(pl.col("valid_from").is_not_null())
+        .join(customer_keys, on="customer_id", how="inner")
         .select(
             "cust",
             pl.col("valid_from").cast(pl.Int32).alias(_VALID_DAY),
