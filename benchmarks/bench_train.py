@@ -112,7 +112,7 @@ def main() -> None:
         def fmt(value: float | None) -> str:
             return "n/a" if value is None else f"{value:.4f}"
 
-        gap = None if r.oracle_auc is None else r.oracle_auc - e.auc
+        gap = r.oracle_gap
         print(
             f"| {r.spec.kind} | {r.train_rows:,} | {r.test_rows:,} | {r.seconds:.0f} "
             f"| {e.auc:.4f} | {r.baseline_evaluation.auc:.4f} | {fmt(r.oracle_auc)} "

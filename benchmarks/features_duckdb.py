@@ -70,6 +70,7 @@ def feature_query(as_of: date) -> str:
     late = "due < A AND settled > due"
     inv_aggs = [
         "count(*) AS invoices",
+        "count(*) FILTER (issued > A - 365) AS invoices_365",
         "count(*) FILTER (settled <= A) AS settled_n",
         f"count(*) FILTER ({late} AND settled <= A) AS late_n",
         "sum(amount) FILTER (settled > A) AS open_billed",
@@ -190,7 +191,7 @@ def feature_query(as_of: date) -> str:
     f["tenure_months"] = "floor((A - opened) / 30.4375)"
     f["age_years"] = "floor((A - born) / 365.25)"
     f["bureau_score"] = "bureau_score"
-    f["invoices_lifetime"] = z("invoices")
+    f["invoices_365"] = z("invoices_365")
     f["paid_late_share_lifetime"] = _ratio(z("late_n"), z("settled_n"))
     f["dpd_worst_lifetime"] = z("dpd_worst_lifetime")
     f["days_since_last_delinquency"] = "A - last_late_day"

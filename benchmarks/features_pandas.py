@@ -141,8 +141,10 @@ def build_features(tables: Mapping[str, pd.DataFrame], as_of: date) -> pd.DataFr
     inv["open_amount"] = np.where(settled > a, inv["amount"], 0.0)
     inv["overdue_amount"] = np.where((settled > a) & (due < a), inv["amount"], 0.0)
     inv["last_late_day"] = np.where(late, end, np.nan)
+    inv["recent_365"] = inv["issued"] > a - 365
     agg: dict[str, tuple[str, str]] = {
         "invoices": ("invoice_id", "size"),
+        "invoices_365": ("recent_365", "sum"),
         "settled": ("settled_by", "sum"),
         "late": ("settled_late", "sum"),
         "open_billed": ("open_amount", "sum"),
@@ -335,7 +337,7 @@ def assemble(f: pd.DataFrame, conditions: pd.DataFrame, a: int, has_contacts: bo
     out["tenure_months"] = np.floor((a - f["opened"]) / 30.4375)
     out["age_years"] = np.floor((a - f["born"]) / 365.25)
     out["bureau_score"] = f["bureau_score"]
-    out["invoices_lifetime"] = f["invoices"]
+    out["invoices_365"] = f["invoices_365"]
     out["paid_late_share_lifetime"] = ratio(f["late"], f["settled"])
     out["dpd_worst_lifetime"] = f["dpd_worst_lifetime"]
     out["days_since_last_delinquency"] = a - f["last_late_day"]

@@ -205,8 +205,13 @@ def _drift_rows(drift: DriftReport | None) -> list[tuple[str, float | None, str]
             f"warn above {drift.warn_above}, breach above {drift.breach_above}; {counts}",
         )
     ]
-    for column, kind, psi, level in drift.top_shifts(DRIFT_TOP).iter_rows():
-        rows.append((column, psi, f"{kind}, {level or 'unknown'}"))
+    shifts = drift.top_shifts(DRIFT_TOP).select("column", "kind", "psi", "z", "level")
+    for column, kind, psi, z, level in shifts.iter_rows():
+        if kind == "macro":  # a move, not a PSI: the z of the month's change
+            moved = "unknown" if z is None else f"monthly change z {z:+.1f}"
+            rows.append((column, None, f"macro, {moved}, {level or 'unknown'}"))
+        else:
+            rows.append((column, psi, f"{kind}, {level or 'unknown'}"))
     return rows
 
 

@@ -33,6 +33,7 @@ CHECKPOINT_DAYS = 30
 AS_OF = pl.col("as_of_day")
 CHRONIC_LATE_INVOICES = 3
 MAIN_PRODUCT_WINDOW = 365
+TRACK_RECORD_WINDOW = 365
 AGREEMENT_WINDOW = 90
 AGREEMENT_PAYMENTS_WINDOW = 365
 CHECKPOINTS = max(ROLL_WINDOWS) // CHECKPOINT_DAYS
@@ -67,6 +68,7 @@ def invoice_totals() -> list[pl.Expr]:
     """Over every invoice issued up to as_of: counts, amounts matured per window, products."""
     exprs = [
         pl.len().alias("_invoices"),
+        (_issued > AS_OF - TRACK_RECORD_WINDOW).sum().alias("_invoices_365"),
         (_settled <= AS_OF).sum().alias("_settled"),
         pl.when(_settled > AS_OF).then(_amount).sum().alias("_open_billed"),
     ]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -196,6 +196,81 @@ def build_feature_plan(
 def build_from_frames(tables: Mapping[str, Frame], as_of: date | Sequence[date]) -> pl.DataFrame:
     """Features of every customer known at each as_of, from the canonical tables as frames."""
     return build_feature_plan(tables, as_of).collect()
+
+
+MAX_DAYS_PER_MONTH = 14
+"""More parts than this would put the last part's mid-point on a 28-day month's end."""
+
+
+def month_number(day: date) -> int:
+    """Months since year 0: consecutive months get consecutive numbers."""
+    return day.year * 12 + day.month - 1
+
+
+def spread_days(month_end: date, per_month: int) -> list[date]:
+    """The mid-points of `per_month` equal parts of `month_end`'s month, oldest first.
+
+    A month of 30 days in 10 parts gives the 2nd, 5th, ..., 29th: never the month-end,
+    so a spread snapshot and a month-end one never share a key.
+    """
+    if not 1 <= per_month <= MAX_DAYS_PER_MONTH:
+        raise ValueError(f"days per month must be 1..{MAX_DAYS_PER_MONTH}, got {per_month}")
+    if per_month == 1:
+        return [month_end]
+    first, length = month_end.replace(day=1), month_end.day
+    return [first + timedelta(days=int((k + 0.5) * length / per_month)) for k in range(per_month)]
+
+
+def spread_day(month_end: date, per_month: int, part: int) -> date:
+    """The day of `month_end`'s month the customers of `part` are seen on.
+
+    Part p is on day (p + month) mod `per_month` of `spread_days`, so each customer is
+    seen once a month and on a different day each month.
+    """
+    return spread_days(month_end, per_month)[(part + month_number(month_end)) % per_month]
+
+
+def customer_part(tables: Mapping[str, Frame], part: int, parts: int) -> dict[str, Frame]:
+    """The tables restricted to the customers whose row number is `part` modulo `parts`.
+
+    Contacts and macro stay whole: the contact ledger joins them to the customers kept,
+    and "the portfolio has contacts" is a fact about the whole book.
+    """
+    customers = (
+        table_frame(tables, "customers")
+        .with_row_index("_row")
+        .filter(pl.col("_row") % parts == part)
+        .drop("_row")
+    )
+    invoices = table_frame(tables, "invoices").join(
+        customers.select("customer_id"), on="customer_id", how="semi", maintain_order="left"
+    )
+    payments = table_frame(tables, "payments").join(
+        invoices.select("invoice_id"), on="invoice_id", how="semi", maintain_order="left"
+    )
+    return {**tables, "customers": customers, "invoices": invoices, "payments": payments}
+
+
+def build_spread(
+    tables: Mapping[str, Frame], month_ends: Sequence[date], per_month: int
+) -> pl.DataFrame:
+    """Features of every customer once in each month, on a day spread over the month.
+
+    Nights are scored on every day, so the training snapshots must hold customers seen
+    mid-month too (a customer on the 21st has this month's bill open, on the 30th paid):
+    the customers are cut into `per_month` parts by row number and each part is seen on
+    its own day of each month (`spread_day`). Each part is one feature plan, so the cost
+    is about that of one month-end snapshot per month. Sorted by (as_of, customer_id).
+    """
+    months = sorted(set(month_ends))
+    parts = [
+        build_from_frames(
+            customer_part(tables, part, per_month),
+            [spread_day(end, per_month, part) for end in months],
+        )
+        for part in range(per_month)
+    ]
+    return pl.concat(parts).sort("as_of", "customer_id")
 
 
 def open_invoice_plan(

@@ -594,15 +594,16 @@ CHARACTER: tuple[Feature, ...] = (
         dtype=Count,
     ),
     Feature(
-        "invoices_lifetime",
+        "invoices_365",
         "character",
-        "histórico de faturas",
-        "Faturas emitidas ao cliente desde o início do relacionamento (tamanho do histórico).",
-        "Invoices issued to the customer since the relationship began (length of the track "
-        "record).",
+        "faturas no último ano",
+        "Faturas emitidas ao cliente nos últimos 365 dias (tamanho do histórico recente).",
+        "Invoices issued to the customer in the last 365 days (length of the recent track "
+        "record). A count since the relationship began would grow with the export window "
+        "and drift by construction.",
         "count",
         0,
-        count("_invoices"),
+        count("_invoices_365"),
         dtype=Count,
     ),
     Feature(
@@ -958,6 +959,17 @@ CONDITIONS: tuple[Feature, ...] = (
         dtype=Ratio,
     ),
 )
+
+MACRO_FEATURES: tuple[str, ...] = (
+    "unemployment",
+    "unemployment_change_3m",
+    "selic",
+    "ipca",
+    "default_rate",
+    "income_growth",
+)
+"""The conditions read from the macro table: levels that trend by design, so drift reads
+their month-on-month changes (`models.drift.macro_moves`), not their PSI."""
 
 CATALOG: tuple[Feature, ...] = (
     *BEHAVIOUR,

@@ -6,6 +6,10 @@ is never labelled "good" just because its future has not happened yet. Definitio
 come from config/labels.yaml (`regua.config.LabelsConfig`); when an invoice is settled,
 and so late or overdue, is the ledger's rule (`features.ledger.settlement_dates`).
 
+Labels are wanted either for every customer at some dates or for (customer_id, as_of)
+pairs (`Snapshots`): training spreads its snapshots over the days of each month, each
+customer on one day (`models.train.snapshot_rows`).
+
 A data scientist's own labels (customer_id, as_of, label) go through `check_label_table`
 and are used the same way.
 """
@@ -23,27 +27,30 @@ from regua.features.ledger import overdue_on, settlement_dates, unsettled_on
 LABEL_SCHEMA = pl.Schema({"customer_id": pl.String(), "as_of": pl.Date(), "label": pl.Int8()})
 
 Frame = pl.LazyFrame | pl.DataFrame
+Snapshots = Sequence[date] | pl.DataFrame
+"""Where labels are wanted: every customer at each date, or (customer_id, as_of) pairs."""
 
 
 def _lazy(frame: Frame) -> pl.LazyFrame:
     return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
-def _snapshots(customers: Frame, as_of: Sequence[date], observed_until: date, horizon: int):
-    dates = pl.LazyFrame({"as_of": sorted(set(as_of))}, schema={"as_of": pl.Date})
-    matured = dates.filter(pl.col("as_of") + pl.duration(days=horizon) <= observed_until)
-    return (
-        _lazy(customers)
-        .select("customer_id", "opened_at")
-        .join(matured, how="cross")
-        .filter(pl.col("opened_at") <= pl.col("as_of"))
-        .select("customer_id", "as_of")
-    )
+def _snapshots(customers: Frame, as_of: Snapshots, observed_until: date, horizon: int):
+    """The (customer_id, as_of) pairs labelled: opened by as_of, horizon inside the history."""
+    matured = pl.col("as_of") + pl.duration(days=horizon) <= observed_until
+    opened = _lazy(customers).select("customer_id", "opened_at")
+    if isinstance(as_of, pl.DataFrame):
+        pairs = as_of.lazy().select("customer_id", pl.col("as_of").cast(pl.Date)).unique()
+        known = pairs.filter(matured).join(opened, on="customer_id")
+    else:
+        dates = pl.LazyFrame({"as_of": sorted(set(as_of))}, schema={"as_of": pl.Date})
+        known = opened.join(dates.filter(matured), how="cross")
+    return known.filter(pl.col("opened_at") <= pl.col("as_of")).select("customer_id", "as_of")
 
 
 def delinquency_labels(
     tables: Mapping[str, Frame],
-    as_of: Sequence[date],
+    as_of: Snapshots,
     observed_until: date,
     config: LabelsConfig,
 ) -> pl.DataFrame:
@@ -92,13 +99,13 @@ def delinquency_labels(
 
 def propensity_labels(
     tables: Mapping[str, Frame],
-    as_of: Sequence[date],
+    as_of: Snapshots,
     observed_until: date,
     config: LabelsConfig,
 ) -> pl.DataFrame:
     """Among customers overdue at as_of: 1 if they pay the configured share of it in time.
 
-    The population is the propensity model's (`models.scoring.something_overdue`):
+    The population is the propensity model's (`models.population.something_overdue`):
     customers with an invoice past due and unsettled at as_of (`features.ledger.overdue_on`).
     """
     rule = config.propensity_to_pay

@@ -112,9 +112,7 @@ def metrics_table(result: TrainingResult) -> pl.DataFrame:
 
 def render_html(result: TrainingResult, charts: dict[str, Chart], fairness: pl.DataFrame) -> str:
     """One self-contained HTML page: charts embedded as base64 PNG, tables inline."""
-    oracle_gap = (
-        result.oracle_auc - result.evaluation.auc if result.oracle_auc is not None else None
-    )
+    oracle_gap = result.oracle_gap
     return render_page(
         "model.html.j2",
         lang="en",
@@ -127,6 +125,7 @@ def render_html(result: TrainingResult, charts: dict[str, Chart], fairness: pl.D
         violations=sum(result.model.monotonicity_violations_.values()),
         oracle_auc=result.oracle_auc,
         oracle_gap=oracle_gap,
+        oracle_rows=result.oracle_rows,
         oracle_auc_lookahead=result.oracle_auc_lookahead,
         formats=CELLS,
         metrics=metrics_table(result),

@@ -18,35 +18,12 @@ from mlflow.exceptions import MlflowException
 from regua.config import DelinquencyLabel, LabelsConfig
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.legacy import legacy_module_paths
+from regua.models.population import out_of_population, something_overdue
 from regua.models.registry import CHAMPION, approval_of
 from regua.models.train import SCORE_DECIMALS, ModelKind, feature_matrix
 
-
-def something_overdue() -> pl.Expr:
-    """Over a feature table: the customer has an invoice past due and unsettled at as_of.
-
-    The propensity model's population, when it is trained (`models.labels.
-    propensity_labels` draws the same customers from the ledger with
-    `features.ledger.overdue_on`), scored and monitored.
-    """
-    return (pl.col("overdue_balance") > 0).fill_null(False)
-
-
 OUT_OF_POPULATION_REASON = "fora da população do modelo"
 """The reason of a PD that no model gave: the customer is outside the model's population."""
-
-
-def out_of_population(rule: DelinquencyLabel | None = None) -> pl.Expr:
-    """Over a feature table: customers the delinquency model was not built for.
-
-    Training leaves out customers already `min_days_past_due` late at as_of
-    (`models.labels.delinquency_labels`, when `exclude_already_delinquent`); `dpd_now`
-    counts the days past due of the oldest unsettled invoice, the same ledger rule.
-    """
-    rule = rule or DelinquencyLabel()
-    if not rule.exclude_already_delinquent:
-        return pl.lit(False)
-    return (pl.col("dpd_now") >= rule.min_days_past_due).fill_null(False)
 
 
 def out_of_population_text(rule: DelinquencyLabel | None = None) -> str:

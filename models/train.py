@@ -25,12 +25,14 @@ from sklearn.metrics import roc_auc_score
 
 from regua import features
 from regua.config import LabelsConfig
+from regua.features.build import MAX_DAYS_PER_MONTH, build_spread
 from regua.features.catalog import CATALOG, FEATURE_NAMES, GROUP_OF
 from regua.features.ledger import observed_until
 from regua.models.fairness import check_no_protected_features
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.labels import check_label_table, delinquency_labels, propensity_labels
 from regua.models.metrics import Evaluation, calibration_table, evaluate, lift_table
+from regua.models.population import out_of_population, something_overdue
 from regua.models.scorecard import make_scorecard
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ Frame = pl.LazyFrame | pl.DataFrame
 
 @dataclass(frozen=True)
 class TrainingSpec:
-    """What to train: the model kind, how many month-end snapshots, how many held out.
+    """What to train: the model kind, how many monthly snapshots, how many held out.
 
     `estimator` is an unfitted `MonotoneGBMClassifier` holding the hyperparameters; each
     training fits a clone of it. Unless it has its own `monotone`, the clone gets the
@@ -65,8 +67,17 @@ class TrainingSpec:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     estimator: MonotoneGBMClassifier = field(default_factory=MonotoneGBMClassifier)
     random_state: int = 42
+    days_per_month: int = 10
+    """Training months are seen on this many days, each customer on one
+    (`features.build.build_spread`); 1 puts every customer at the month-end. The
+    out-of-time months are always month-ends, every customer, as the oracle's truth is."""
 
     def __post_init__(self) -> None:
+        if not 1 <= self.days_per_month <= MAX_DAYS_PER_MONTH:
+            raise ValueError(
+                f"TrainingSpec.days_per_month must be 1..{MAX_DAYS_PER_MONTH}, "
+                f"got {self.days_per_month}"
+            )
         if not isinstance(self.estimator, MonotoneGBMClassifier):
             raise TypeError(
                 "TrainingSpec.estimator must be a MonotoneGBMClassifier (reasons and the "
@@ -116,10 +127,73 @@ def snapshot_dates(tables: Mapping[str, Frame], spec: TrainingSpec) -> list[date
 def training_dates(
     tables: Mapping[str, Frame], spec: TrainingSpec, labels: pl.DataFrame | None = None
 ) -> list[date]:
-    """The as_of dates a training needs features at: the label table's, or the snapshots."""
+    """The months a training reads, as month-ends (or the label table's own dates)."""
     if labels is not None:
         return sorted(set(check_label_table(labels)["as_of"].to_list()))
     return snapshot_dates(tables, spec)
+
+
+REFERENCE_MONTHS = 3
+"""Whole months the drift reference is drawn from: three consecutive months hold both a
+month after a 30-day one and a month after a 31-day one (day-count windows such as
+`paid_to_billed_30` read a night by the length of the month before it)."""
+
+
+def reference_months(tables: Mapping[str, Frame]) -> list[date]:
+    """The last `REFERENCE_MONTHS` whole months of the history, as month-ends, oldest first:
+    the book the drift reference is drawn from."""
+    return month_ends(month_end_on_or_before(observed_until(tables)), REFERENCE_MONTHS)
+
+
+def snapshot_features(
+    tables: Mapping[str, Frame],
+    specs: list[TrainingSpec],
+    labels: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The feature rows every spec trains, tests and draws its drift reference on.
+
+    Out-of-time months are month-ends with every customer (the oracle's truth is at
+    month-ends); training months and the reference month are spread over
+    `days_per_month` days (`features.build.build_spread`). With a label table, its dates
+    for every customer.
+    """
+    if labels is not None:
+        dates = sorted({d for spec in specs for d in training_dates(tables, spec, labels)})
+        return features.build_from_frames(tables, dates)
+    month_end_rows: set[date] = set()
+    spread: dict[int, set[date]] = {}
+    for spec in specs:
+        months = snapshot_dates(tables, spec)
+        split = len(months) - spec.out_of_time
+        trained = [*months[:split], *reference_months(tables)]
+        month_end_rows.update(months[split:])
+        if spec.days_per_month == 1:
+            month_end_rows.update(trained)
+        else:
+            spread.setdefault(spec.days_per_month, set()).update(trained)
+    parts = [features.build_from_frames(tables, sorted(month_end_rows))]
+    parts += [build_spread(tables, sorted(m), p) for p, m in spread.items()]
+    table = pl.concat(parts)
+    # spread days are never month-ends; only two spreads of different sizes can meet
+    if len(spread) > 1:
+        table = table.unique(["customer_id", "as_of"], keep="first", maintain_order=True)
+    return table
+
+
+def snapshot_rows(
+    feature_table: pl.DataFrame, tables: Mapping[str, Frame], spec: TrainingSpec
+) -> pl.DataFrame:
+    """The (customer_id, as_of) rows of `feature_table` that `spec` trains and tests on."""
+    months = snapshot_dates(tables, spec)
+    split = len(months) - spec.out_of_time
+    as_of = pl.col("as_of")
+    at_month_end = as_of == as_of.dt.month_end()
+    tested = as_of.is_in(months[split:])
+    if spec.days_per_month == 1:
+        trained = as_of.is_in(months[:split])
+    else:
+        trained = ~at_month_end & as_of.dt.month_end().is_in(months[:split])
+    return feature_table.filter(tested | trained).select("customer_id", "as_of")
 
 
 def build_dataset(
@@ -130,29 +204,29 @@ def build_dataset(
 ) -> pl.DataFrame:
     """Features at every snapshot joined to the label (the configured one, or `labels`).
 
-    `feature_table` (from `features.build` at these dates or more) saves rebuilding the
-    features when several models train on the same store.
+    `feature_table` (from `snapshot_features` for these specs or more) saves rebuilding
+    the features when several models train on the same store.
     """
     dates = training_dates(tables, spec, labels)
+    if feature_table is None:
+        feature_table = snapshot_features(tables, [spec], labels)
     if labels is not None:
         labels = check_label_table(labels)
     else:
         make = delinquency_labels if spec.kind == "delinquency" else propensity_labels
-        labels = make(tables, dates, observed_until(tables), spec.labels)
-    if feature_table is None:
-        feature_table = features.build_from_frames(tables, dates)
-    table = feature_table.filter(pl.col("as_of").is_in(dates))
-    dataset = table.join(labels, on=["customer_id", "as_of"], how="inner")
+        rows = snapshot_rows(feature_table, tables, spec)
+        labels = make(tables, rows, observed_until(tables), spec.labels)
+    dataset = feature_table.join(labels, on=["customer_id", "as_of"], how="inner")
     if dataset.height == 0:
         raise ValueError(f"no labelled customers for {spec.kind} at {dates[0]}..{dates[-1]}")
     log.info(
-        "%s dataset: %d rows over %d snapshots, base rate %.3f",
+        "%s dataset: %d rows over %d months, base rate %.3f",
         spec.kind,
         dataset.height,
         len(dates),
         dataset["label"].mean(),
     )
-    return dataset
+    return dataset.sort("as_of", "customer_id")
 
 
 class TooFewOutcomesError(ValueError):
@@ -178,13 +252,15 @@ def check_outcomes(train: pl.DataFrame, kind: str, minimum: int) -> None:
 def split_out_of_time(
     dataset: pl.DataFrame, out_of_time: int, horizon_days: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The latest `out_of_time` snapshots are the test set; training keeps only snapshots
+    """The latest `out_of_time` months are the test set; training keeps only snapshots
     whose label window closed before the first test snapshot, so no customer-period is
     seen by both."""
-    dates = sorted(set(dataset["as_of"].to_list()))
-    if len(dates) <= out_of_time:
-        raise ValueError(f"need more than {out_of_time} snapshots, have {len(dates)}")
-    first_test = dates[-out_of_time]
+    months = dataset.group_by(pl.col("as_of").dt.month_end().alias("month")).agg(
+        pl.col("as_of").min().alias("first")
+    )
+    if months.height <= out_of_time:
+        raise ValueError(f"need more than {out_of_time} monthly snapshots, have {months.height}")
+    first_test = months.sort("month")["first"][-out_of_time]
     test = dataset.filter(pl.col("as_of") >= first_test)
     train = dataset.filter(
         (pl.col("as_of") < pl.lit(first_test))
@@ -245,12 +321,23 @@ class TrainingResult:
     seconds: float
     reference_sample: pl.DataFrame | None = None
     oracle_auc: float | None = None
+    oracle_model_auc: float | None = None
+    """The model's AUC on the rows the oracle is measured on (`oracle_rows`)."""
+    oracle_rows: int | None = None
     oracle_auc_lookahead: float | None = None
     test_features: pl.DataFrame | None = None
     population: pl.DataFrame | None = None
     """Per snapshot: customers known, in the model's population (labelled), left out."""
     """customer_id, as_of and the features of the out-of-time rows: the gate scores the
     champion on them, so challenger and champion are compared on the same customers."""
+
+    @property
+    def oracle_gap(self) -> float | None:
+        """The oracle's AUC less the model's, on the same rows (`oracle_rows`)."""
+        if self.oracle_auc is None:
+            return None
+        model_auc = self.evaluation.auc if self.oracle_model_auc is None else self.oracle_model_auc
+        return self.oracle_auc - model_auc
 
     def metrics(self) -> dict[str, float]:
         """Flat figures for MLflow: the model's, the baseline's and the oracle gap."""
@@ -264,9 +351,9 @@ class TrainingResult:
             "monotonicity_violations": float(sum(self.model.monotonicity_violations_.values())),
             "train_seconds": self.seconds,
         }
-        if self.oracle_auc is not None:
-            out["oracle_auc"] = self.oracle_auc
-            out["oracle_gap"] = self.oracle_auc - self.evaluation.auc
+        if self.oracle_gap is not None:
+            out["oracle_auc"] = float(self.oracle_auc)
+            out["oracle_gap"] = self.oracle_gap
         if self.oracle_auc_lookahead is not None:
             out["oracle_auc_lookahead"] = self.oracle_auc_lookahead
         return out
@@ -285,18 +372,45 @@ def _importance(model: MonotoneGBMClassifier, sample: pd.DataFrame) -> pl.DataFr
     ).sort(["mean_abs_contribution", "feature"], descending=[True, False])
 
 
-REFERENCE_ROWS = 20_000
+REFERENCE_ROWS = 60_000
+"""Rows of the drift reference: a night is compared with the part of it seen within a few
+days of the night's place in the month (`models.drift.same_part_of_month`)."""
 SCORE_DECIMALS = 6
 """Scores are published rounded (see models.scoring); the drift reference is too."""
 
 
-def reference_sample(
-    train: pl.DataFrame, model: MonotoneGBMClassifier, random_state: int = 42
+def population_filter(kind: ModelKind, rule: LabelsConfig) -> pl.Expr:
+    """The model's population over a feature table (`models.population`)."""
+    if kind == "delinquency":
+        return ~out_of_population(rule.delinquency)
+    return something_overdue()
+
+
+def reference_rows(
+    feature_table: pl.DataFrame, tables: Mapping[str, Frame], spec: TrainingSpec
 ) -> pl.DataFrame:
-    """Features and scores of the latest training snapshot: the baseline drift is measured on."""
-    latest = train.filter(pl.col("as_of") == pl.col("as_of").max())
-    rows = latest.sample(n=min(latest.height, REFERENCE_ROWS), seed=random_state)
-    return rows.select(FEATURE_NAMES).with_columns(
+    """The book of the last whole months (`reference_months`), as spread over their days,
+    in the model's population.
+
+    Drift is measured against the book as it was lately, not against a training month
+    half a year old; its days are spread as the training months' are, so a night can be
+    compared with customers seen at the same point of a month
+    (`models.drift.same_part_of_month`).
+    """
+    months = reference_months(tables)
+    as_of = pl.col("as_of")
+    in_months = as_of.dt.month_end().is_in(months)
+    if spec.days_per_month > 1:
+        in_months &= ~as_of.is_in(months)
+    return feature_table.filter(in_months & population_filter(spec.kind, spec.labels))
+
+
+def reference_sample(
+    rows: pl.DataFrame, model: MonotoneGBMClassifier, random_state: int = 42
+) -> pl.DataFrame:
+    """as_of, features and scores of a sample of `rows`: the baseline drift is measured on."""
+    rows = rows.sample(n=min(rows.height, REFERENCE_ROWS), seed=random_state)
+    return rows.select("as_of", *FEATURE_NAMES).with_columns(
         predict_scores(model, rows).round(SCORE_DECIMALS)
     )
 
@@ -338,7 +452,9 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
         test_scores=scores,
         input_example=x_test.head(5),
         test_features=test.select("customer_id", "as_of", *FEATURE_NAMES),
-        reference_sample=reference_sample(train, model, spec.random_state),
+        reference_sample=reference_sample(
+            train.filter(pl.col("as_of") == pl.col("as_of").max()), model, spec.random_state
+        ),
         data_fingerprint=data_fingerprint(train),
         seconds=time.perf_counter() - started,
     )
@@ -351,10 +467,10 @@ ORACLE_COLUMNS: dict[ModelKind, tuple[str, str | None]] = {
 """Truth columns per model: the label's oracle and the one that looks ahead."""
 
 
-def oracle_auc(
+def oracle_rows(
     scores: pl.DataFrame, truth: pl.DataFrame, kind: ModelKind, *, lookahead: bool = False
-) -> float | None:
-    """AUC of the simulator's true probabilities on the same test rows.
+) -> pl.DataFrame | None:
+    """The test rows with the oracle's probability (`oracle`), where it is a ceiling.
 
     The oracle (`oracle_pd_60_180d`, `oracle_pay_30d`: regua.simulate.label_oracle) is
     the label's probability, as config/labels.yaml defines it, given every hidden trait
@@ -362,20 +478,43 @@ def oracle_auc(
     up to as_of. With `lookahead`, `pd_60_180d` also knows whether the month's bill will
     be paid within 29 days of its due date, up to four weeks past as_of: an upper bound
     no model reaches, reported, not a target. Truth rows are month-ends; a snapshot on a
-    month-end matches the truth at that date (None when under 90% of the rows match).
+    month-end matches the truth at that date. Customers whose exports carry an injected
+    defect (`export_defect`) are left out: a payment rejected at ingest leaves a bill
+    open for ever in the store, a label the simulation never lived. None when under 90%
+    of the other rows match, or one outcome only.
     """
     pit, ahead = ORACLE_COLUMNS[kind]
     column = ahead if lookahead else pit
     if column is None or column not in truth.columns:
         return None
+    clean = truth.filter(~pl.col("export_defect")) if "export_defect" in truth.columns else truth
+    defective = truth.height - clean.height
     joined = scores.join(
-        truth.select("customer_id", pl.col("month_end").alias("as_of"), column),
+        clean.select(
+            "customer_id", pl.col("month_end").alias("as_of"), pl.col(column).alias("oracle")
+        ),
         on=["customer_id", "as_of"],
         how="inner",
-    ).drop_nulls(column)
-    if joined.height < scores.height * 0.9 or joined["label"].n_unique() < 2:
+    ).drop_nulls("oracle")
+    wanted = (
+        scores.height
+        if not defective
+        else scores.join(clean.select("customer_id").unique(), on="customer_id", how="semi").height
+    )
+    if joined.height < wanted * 0.9 or joined["label"].n_unique() < 2:
         return None
-    return float(roc_auc_score(joined["label"].to_numpy(), joined[column].to_numpy()))
+    return joined
+
+
+def oracle_auc(
+    scores: pl.DataFrame, truth: pl.DataFrame, kind: ModelKind, *, lookahead: bool = False
+) -> float | None:
+    """AUC of the simulator's true probabilities on the test rows where it is a ceiling
+    (`oracle_rows`); None when it cannot be measured."""
+    rows = oracle_rows(scores, truth, kind, lookahead=lookahead)
+    if rows is None:
+        return None
+    return float(roc_auc_score(rows["label"].to_numpy(), rows["oracle"].to_numpy()))
 
 
 def train(
@@ -404,7 +543,7 @@ def train(
     """
     spec = TrainingSpec() if spec is None else spec
     if feature_table is None:
-        feature_table = features.build_from_frames(tables, training_dates(tables, spec, labels))
+        feature_table = snapshot_features(tables, [spec], labels)
     dataset = build_dataset(tables, spec, labels, feature_table)
     horizon = spec.horizon_days() if labels is None else (label_horizon_days or 0)
     if labels is not None and label_horizon_days is None:
@@ -412,9 +551,19 @@ def train(
     train_set, test_set = split_out_of_time(dataset, spec.out_of_time, horizon)
     check_outcomes(train_set, spec.kind, spec.labels.min_bad_outcomes)
     result = fit_and_evaluate(train_set, test_set, spec)
+    if labels is None:
+        reference = reference_rows(feature_table, tables, spec)
+        if reference.height:
+            result.reference_sample = reference_sample(reference, result.model, spec.random_state)
     result.population = population_counts(feature_table, dataset)
-    if truth is not None and labels is None:
-        result.oracle_auc = oracle_auc(result.test_scores, truth, spec.kind)
+    if (
+        truth is not None
+        and labels is None
+        and (rows := oracle_rows(result.test_scores, truth, spec.kind)) is not None
+    ):
+        result.oracle_auc = float(roc_auc_score(rows["label"], rows["oracle"]))
+        result.oracle_model_auc = float(roc_auc_score(rows["label"], rows["score"]))
+        result.oracle_rows = rows.height
         result.oracle_auc_lookahead = oracle_auc(
             result.test_scores, truth, spec.kind, lookahead=True
         )
@@ -422,12 +571,14 @@ def train(
 
 
 def population_counts(feature_table: pl.DataFrame, dataset: pl.DataFrame) -> pl.DataFrame:
-    """Per snapshot of `dataset`: customers known, labelled (the population) and left out."""
+    """Per month of `dataset` (as_of = its month-end): customers known, labelled (the
+    population) and left out."""
     dates = dataset["as_of"].unique()
+    month = pl.col("as_of").dt.month_end()
     known = (
-        feature_table.filter(pl.col("as_of").is_in(dates.implode())).group_by("as_of").len("known")
+        feature_table.filter(pl.col("as_of").is_in(dates.implode())).group_by(month).len("known")
     )
-    labelled = dataset.group_by("as_of").agg(
+    labelled = dataset.group_by(month).agg(
         pl.len().alias("in_population"), pl.col("label").sum().cast(pl.Int64).alias("outcomes")
     )
     return (

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from regua.models.drift import population_stability
+from regua.models.drift import population_stability, same_part_of_month
 from regua.models.metrics import expected_calibration_error, ks_statistic
 from regua.models.train import TrainingResult
 
@@ -144,7 +144,8 @@ def psi_by_month(rows: pl.DataFrame, reference: pl.DataFrame | None) -> pl.DataF
         return pl.DataFrame(schema=schema)
     out = [
         {"month": month, "rows": part.height,
-         "psi": population_stability(reference["score"], part["score"])}
+         "psi": population_stability(
+             same_part_of_month(reference, part["as_of"].max())["score"], part["score"])}
         for (month,), part in rows.group_by("month")
     ]  # fmt: skip
     return pl.DataFrame(out, schema=schema).sort("month")
@@ -154,8 +155,9 @@ def population(result: TrainingResult) -> pl.DataFrame:
     """Customers known, labelled and left out per snapshot, and which side of the split."""
     if result.population is None:
         return pl.DataFrame()
-    test = pl.Series(result.test_dates, dtype=pl.Date).implode()
-    train = pl.Series(result.train_dates, dtype=pl.Date).implode()
+    # population counts are per month (as_of = the month-end); training days are spread
+    test = pl.Series(result.test_dates, dtype=pl.Date).dt.month_end().implode()
+    train = pl.Series(result.train_dates, dtype=pl.Date).dt.month_end().implode()
     return result.population.with_columns(
         pl.when(pl.col("as_of").is_in(test))
         .then(pl.lit("out-of-time"))

@@ -241,8 +241,10 @@ def drift_task(
     config: DriftConfig,
     tracking_uri: str,
     as_of: date,
+    macro: pl.DataFrame | None = None,
 ) -> DriftReport | None:
-    """PSI of scores and features against the champions' training samples, logged to MLflow."""
+    """PSI of scores and features against the champions' reference samples at the night's
+    point of the month, and the macro indicators' monthly moves, logged to MLflow."""
     references = {
         champion.kind: sample
         for champion in champions
@@ -257,7 +259,7 @@ def drift_task(
     current = pl.concat([pl.read_parquet(p.path) for p in partitions]).join(
         segments.select("customer_id", "pd", "propensity", "in_population"), on="customer_id"
     )
-    report = drift_report(current, references, FEATURE_NAMES, config)
+    report = drift_report(current, references, FEATURE_NAMES, config, as_of=as_of, macro=macro)
     log_drift(report, as_of.isoformat(), {c.kind: c.version for c in champions}, tracking_uri)
     if report.breached:
         get_run_logger().warning("drift at %s: %s", as_of, report.breach_text())
@@ -381,7 +383,8 @@ def nightly_flow(
             parts, store, version, champions, config, as_of, advance, held
         )
         clock.lap("score + decide")
-        drift = drift_task(parts, decisions.segments, champions, drift_config, uri, as_of)
+        macro = require_store(store).read("macro")
+        drift = drift_task(parts, decisions.segments, champions, drift_config, uri, as_of, macro)
         advance()
         clock.lap("drift")
         summarise = functools.partial(

@@ -16,7 +16,6 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from regua import features
 from regua.config import load_labels
 from regua.config.gate import load_gate
 from regua.contract import TABLES
@@ -29,8 +28,8 @@ from regua.models.train import (
     TrainingResult,
     TrainingSpec,
     build_dataset,
+    snapshot_features,
     train,
-    training_dates,
 )
 from regua.pipelines.retry import io_task
 from regua.progress import stage_bar
@@ -69,8 +68,11 @@ def train_models(
     tracking_uri: str | None = None,
     gate: PromotionGate | None = None,
     auto_promote: bool = False,
+    days_per_month: int = 10,
 ) -> list[TrainedModel]:
     """Train, evaluate, log and gate each model kind on the store's current version.
+
+    Training months are seen on `days_per_month` days (`TrainingSpec.days_per_month`).
 
     A version that passes the gate becomes champion only with `auto_promote`; otherwise
     it waits as challenger for `regua models promote` (a recorded approval).
@@ -87,11 +89,11 @@ def train_models(
             out_of_time=out_of_time,
             last_as_of=last_as_of,
             labels=definitions,
+            days_per_month=days_per_month,
         )
         for kind in kinds
     ]
-    dates = sorted({d for spec in specs for d in training_dates(tables, spec, labels)})
-    feature_table = features.build_from_frames(tables, dates)
+    feature_table = snapshot_features(tables, specs, labels)
     trained = []
     with stage_bar(len(specs), "training") as advance:
         for spec in specs:
@@ -196,6 +198,7 @@ def train_flow(
     tracking_uri: str | None = None,
     gate: PromotionGate | None = None,
     auto_promote: bool = False,
+    days_per_month: int = 10,
 ) -> list[TrainedModel]:
     """Train, log and gate the models on the store; publish their figures as an artifact."""
     trained = train_task(
@@ -204,6 +207,7 @@ def train_flow(
         last_as_of=last_as_of,
         snapshots=snapshots,
         out_of_time=out_of_time,
+        days_per_month=days_per_month,
         labels=read_labels(labels) if labels else None,
         truth=pl.read_parquet(truth) if truth else None,
         tracking_uri=tracking_uri,

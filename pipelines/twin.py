@@ -35,7 +35,6 @@ from typing import Literal
 
 import polars as pl
 
-from regua import features
 from regua.config.policy import PolicyConfig, load_policy_config
 from regua.config.twin import CONTACT_CHANNELS, TwinParameters, load_twin_parameters
 from regua.dunning.actions import (
@@ -55,7 +54,7 @@ from regua.dunning.strategies import load_strategy
 from regua.features.build import open_invoice_plan
 from regua.models.gbm import MonotoneGBMClassifier
 from regua.models.scoring import load_champion, score
-from regua.models.train import TrainingSpec, train, training_dates
+from regua.models.train import TrainingSpec, snapshot_features, train
 from regua.pipelines.policy import (
     CellRecorder,
     FittedPolicy,
@@ -119,8 +118,7 @@ def train_champions(
 ) -> Champions:
     """Both models trained on the tables as they stand at `night`, features built once."""
     specs = [TrainingSpec(kind=k, snapshots=snapshots, random_state=seed) for k in KINDS]
-    dates = sorted({d for spec in specs for d in training_dates(tables, spec)})
-    table = features.build_from_frames(tables, dates)
+    table = snapshot_features(tables, specs)
     results = [train(tables, spec, feature_table=table) for spec in specs]
     return Champions(
         delinquency=results[0].model,

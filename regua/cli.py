@@ -338,8 +338,18 @@ def train(
     as_of: Annotated[
         str | None, typer.Option(help="Last snapshot (YYYY-MM-DD); default: latest labelled.")
     ] = None,
-    snapshots: Annotated[int, typer.Option(min=3, help="Month-end snapshots.")] = 18,
-    out_of_time: Annotated[int, typer.Option(min=1, help="Latest snapshots held out.")] = 2,
+    snapshots: Annotated[int, typer.Option(min=3, help="Monthly snapshots.")] = 18,
+    out_of_time: Annotated[
+        int, typer.Option(min=1, help="Latest months held out (at their month-ends).")
+    ] = 2,
+    days_per_month: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=14,
+            help="Days each training month is seen on, each customer on one (1: month-ends).",
+        ),
+    ] = 10,
     labels: Annotated[
         Path | None, typer.Option(help="Own labels (customer_id, as_of, label), Parquet/CSV.")
     ] = None,
@@ -388,6 +398,7 @@ def train(
             truth=truth,
             tracking_uri=settings.mlflow_tracking_uri,
             auto_promote=auto_promote,
+            days_per_month=days_per_month,
         )
     from regua.pipelines.train import decision_word
 

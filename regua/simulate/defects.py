@@ -53,11 +53,15 @@ def inject_defects(
     rate: float,
     rng: np.random.Generator,
     issued_at: pl.Series | None = None,
-) -> pl.DataFrame:
-    """`frame` with `rate` of its rows defective; `issued_at`: issue date of each payment's bill."""
+) -> tuple[pl.DataFrame, pl.Series]:
+    """`frame` with `rate` of its rows defective, and the customer_id of every defective row.
+
+    `issued_at`: the issue date of each payment's bill. The customers are what the truth
+    file flags (`export_defect`): their stored history is not the one simulated.
+    """
     kinds = DEFECTS.get(table)
     if not kinds or rate <= 0 or frame.height == 0:
-        return frame
+        return frame, pl.Series("customer_id", [], pl.String)
     n = frame.height
     codes = draw_defects(n, kinds, rate, rng)
     kind = pl.Series("defect", ("", *kinds)).gather(codes + 1)  # "" marks a clean row
@@ -133,4 +137,5 @@ def inject_defects(
             copies.gather_every(2, offset=1).with_columns(tweak).select(columns),
         ]
     )
-    return pl.concat([marked.select(columns), copies])
+    touched = marked.filter(pl.col("defect") != "")["customer_id"].unique()
+    return pl.concat([marked.select(columns), copies]), touched

@@ -124,24 +124,25 @@ def simulate_block(
         "customer_attributes": history.rows,
     }
     next_ids = {name: first_ids[name] + frames[name].height for name in first_ids}
+    defective: list[pl.Series] = []
     if config.error_rate > 0:
         rng = rng_for(config.seed, Stage.DEFECTS, block)
         order = np.lexsort((behaviour.payments.invoice, behaviour.payments.day))
         issued = cycles.issue[invoices.cycle[behaviour.payments.invoice[order]]]
-        frames = {
-            name: inject_defects(
+        for name, frame in frames.items():
+            frames[name], touched = inject_defects(
                 frame,
                 name,
                 config.error_rate,
                 rng,
                 pl.Series(issued).cast(pl.Int32).cast(pl.Date) if name == "payments" else None,
             )
-            for name, frame in frames.items()
-        }
+            defective.append(touched)
     oracle = label_oracle(
         customers, states, prev, x, lifts, cycles, invoices, behaviour, calendar, clock
     )
-    truth = truth_frame(customers, states, x, lifts, path, calendar, oracle)
+    export_defect = customers.ids.is_in(pl.concat(defective).implode()) if defective else None
+    truth = truth_frame(customers, states, x, lifts, path, calendar, oracle, export_defect)
     return BlockOutput(frames=frames, truth=truth, next_ids=next_ids)
 
 

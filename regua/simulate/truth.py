@@ -199,9 +199,16 @@ def truth_frame(
     path: MacroPath,
     calendar: Calendar,
     oracle: dict[str, np.ndarray] | None = None,
+    export_defect: pl.Series | None = None,
 ) -> pl.DataFrame:
     """The truth rows of a block, customer by customer, month by month; `oracle` adds the
-    label oracle's columns (regua.simulate.label_oracle)."""
+    label oracle's columns (regua.simulate.label_oracle).
+
+    `export_defect` (per customer) says the customer's exported rows carry an injected
+    defect (`--error-rate`): a payment or a bill rejected at ingest leaves a stored
+    history, and labels, that the simulation did not live, so the oracle is no ceiling
+    for that customer (`models.train.oracle_rows` leaves them out).
+    """
     n, months = states.shape
     probabilities = truth_probabilities(states, x, lifts, customers.open_month, customers.initial)
     month_end = calendar.month_end(np.arange(months))
@@ -238,5 +245,8 @@ def truth_frame(
         **{f"reach_{ch}": per_row(customers.reach[:, i]) for i, ch in enumerate(CONTACT_CHANNELS)},
         "contact_lift": per_row(lifts.early),
         "macro_shock": per_month(path.shock[path.at(np.arange(months))] >= SHOCK_FLAG_LEVEL),
+        "export_defect": per_row(
+            np.zeros(n, bool) if export_defect is None else export_defect.to_numpy()
+        ),
     }
     return pl.DataFrame(columns)

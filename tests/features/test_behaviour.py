@@ -182,7 +182,7 @@ def test_lifetime_track_record(features: pl.DataFrame) -> None:
     expect(
         features,
         {
-            "invoices_lifetime": [5, 0],
+            "invoices_365": [5, 0],
             "paid_late_share_lifetime": [2 / 3, None],
             "tenure_months": [17, 0],
         },

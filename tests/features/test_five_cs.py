@@ -167,7 +167,7 @@ def test_contact_counts_are_zero_for_customers_without_contacts() -> None:
 def test_a_store_with_only_customers_still_builds() -> None:
     out = build_from_frames({"customers": portfolio()["customers"]}, AS_OF)
     assert out.height == 2
-    assert out.select("dpd_now", "invoices_lifetime", "open_balance").rows() == [
+    assert out.select("dpd_now", "invoices_365", "open_balance").rows() == [
         (0, 0, 0.0),
         (0, 0, 0.0),
     ]

@@ -17,9 +17,11 @@ from regua.models.drift import (
     drift_report,
     drift_table,
     enforce_drift_policy,
+    macro_moves,
     population_stability,
     psi_level,
     psi_levels,
+    same_part_of_month,
 )
 
 RNG = np.random.default_rng(7)
@@ -118,3 +120,81 @@ def test_an_unknown_psi_is_no_breach():
     assert report.table["level"].to_list() == [None, "ok"]
     assert not report.breached
     assert report.level_counts() == {"ok": 1, "warn": 0, "breach": 0}
+
+
+def test_a_night_is_compared_with_the_reference_rows_seen_at_its_point_of_the_month():
+    days = [date(2026, 9, d) for d in (2, 5, 8, 11, 14, 17, 20, 23, 26, 29)]
+    reference = pl.DataFrame({"as_of": days * 3, "score": [float(i) for i in range(30)]})
+    # the 21st: the 20th is a day away, the 23rd two; the nearest day holds enough rows
+    near = same_part_of_month(reference, date(2026, 10, 21), days=2, min_rows=3)
+    assert near["as_of"].dt.day().to_list() == [20, 20, 20]
+    # too few on the nearest day: the next nearest is added, up to `days` away
+    near = same_part_of_month(reference, date(2026, 10, 21), days=2, min_rows=4)
+    assert sorted(near["as_of"].dt.day().to_list()) == [20, 20, 20, 23, 23, 23]
+    # around the month: the 31st is a day from the 1st and 2 days from the 2nd
+    near = same_part_of_month(reference, date(2026, 10, 31), days=2, min_rows=6)
+    assert sorted(near["as_of"].dt.day().to_list()) == [2, 2, 2, 29, 29, 29]
+    # a month after a 30-day month is read against months after a 30-day month: July
+    # (after June) for October (after September), not August (after July)
+    summer = pl.DataFrame({"as_of": [date(2026, 7, 21)] * 3 + [date(2026, 8, 21)] * 3})
+    assert (
+        same_part_of_month(summer, date(2026, 10, 21), min_rows=3)["as_of"].dt.month().to_list()
+        == [7] * 3
+    )
+    assert (
+        same_part_of_month(summer, date(2026, 9, 21), min_rows=3)["as_of"].dt.month().to_list()
+        == [8] * 3
+    )
+    # too few rows within `days`, or a reference without as_of: the whole reference
+    assert same_part_of_month(reference, date(2026, 10, 21), days=2, min_rows=7).height == 30
+    assert same_part_of_month(reference.drop("as_of"), date(2026, 10, 21)).height == 30
+
+
+def _macro(values: list[float], indicator: str = "selic", region: str | None = None):
+    months = [date(2024 + (m // 12), m % 12 + 1, 1) for m in range(len(values))]
+    return pl.DataFrame(
+        {"month": months, "indicator": indicator, "region": region, "value": values},
+        schema_overrides={"region": pl.String},
+    )
+
+
+def test_a_macro_indicator_moves_when_its_latest_change_is_far_from_its_past_changes():
+    # 10.0, 10.1, 10.0, ..., 10.1: 11 changes of +0.1 and -0.1, then 10.5: a change of +0.4
+    values = [10.0 + 0.1 * (i % 2) for i in range(12)] + [10.5]
+    macro = pl.concat([_macro(values), _macro([99.0] * 13, region="SP")])
+    # 2025-01 (the 13th month) is published from 2025-02-01
+    moves = macro_moves(macro, date(2025, 2, 1), THRESHOLDS)
+    past = [0.1 * (-1) ** i for i in range(11)]  # +0.1, -0.1, ..., the 11 changes before
+    mean = sum(past) / 11
+    sd = (sum((c - mean) ** 2 for c in past) / 10) ** 0.5
+    assert moves["column"].to_list() == ["selic"]  # the regional series is not read
+    assert moves["z"][0] == pytest.approx((0.4 - mean) / sd)
+    # a day earlier 2025-01 is not published: the latest change is 2024-12's (+0.1)
+    earlier = macro_moves(macro, date(2025, 1, 31), THRESHOLDS)
+    assert earlier["z"][0] == pytest.approx(
+        (past[-1] - sum(past[:-1]) / 10) / np.std(past[:-1], ddof=1)
+    )
+    # a steady trend is no move, however far the level has gone
+    trend = macro_moves(_macro([5.0 + 0.25 * i for i in range(30)]), date(2026, 12, 1), THRESHOLDS)
+    assert trend["z"][0] == 0.0
+
+
+def test_the_report_leaves_macro_levels_out_of_the_psi_and_reads_their_moves():
+    reference = pl.DataFrame({"a": REFERENCE, "selic": REFERENCE, "score": REFERENCE.abs() / 5})
+    current = pl.DataFrame(
+        {"a": RNG.normal(size=20_000), "selic": RNG.normal(3, 1, size=20_000),
+         "pd": np.abs(RNG.normal(size=20_000)) / 5}
+    )  # fmt: skip
+    values = [10.0 + 0.1 * (i % 2) for i in range(12)] + [10.5]
+    report = drift_report(
+        current, {"delinquency": reference}, ["a", "selic"], THRESHOLDS,
+        as_of=date(2025, 2, 1), macro=_macro(values),
+    )  # fmt: skip
+    assert report.table.select("column", "kind").rows() == [
+        ("pd", "score"), ("a", "feature"), ("selic", "macro"),
+    ]  # fmt: skip
+    macro_row = report.table.filter(pl.col("kind") == "macro")
+    assert macro_row["psi"][0] is None and macro_row["level"][0] == "breach"
+    assert report.breached
+    assert "selic z +" in report.breach_text() and "PSI above" not in report.breach_text()
+    assert report.metrics()["macro_z_selic"] == pytest.approx(macro_row["z"][0])

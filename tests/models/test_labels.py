@@ -103,3 +103,33 @@ def test_label_config_file_loads_and_a_bad_key_is_named(tmp_path):
     bad.write_text("delinquency:\n  horizon: 90\n")
     with pytest.raises(ConfigError, match=r"delinquency.horizon"):
         load_yaml_model(bad, LabelsConfig)
+
+
+def test_labels_for_customer_day_pairs_judge_each_pair_on_its_own_day():
+    # training spreads customers over the days of a month: each pair has its own as_of
+    pairs = pl.DataFrame(
+        {
+            "customer_id": ["good", "late_later", "late_now", "new"],
+            "as_of": [date(2026, 3, 5), date(2026, 4, 20), date(2026, 1, 15), date(2026, 4, 20)],
+        }
+    )
+    labels = delinquency_labels(tables(), pairs, date(2026, 10, 31), CONFIG)
+    # good is 0; late_later's l1 (due 04-10) is 60 days late on 06-09, after 04-20: 1;
+    # late_now on 01-15 is 5 days late, in the population, and 60 days late on 03-11: 1;
+    # new opened on 04-15 and is labelled on 04-20 (no invoice): 0
+    assert labels.rows() == [
+        ("late_now", date(2026, 1, 15), 1),
+        ("good", date(2026, 3, 5), 0),
+        ("late_later", date(2026, 4, 20), 1),
+        ("new", date(2026, 4, 20), 0),
+    ]
+    # a pair whose 180-day horizon is not yet observed gets no label
+    late = delinquency_labels(tables(), pairs, date(2026, 9, 1), CONFIG)
+    assert late["customer_id"].to_list() == ["late_now", "good"]
+    overdue = propensity_labels(tables(), pairs, date(2026, 10, 31), CONFIG)
+    # on 01-15 late_now owes n1, never paid: 0; on 04-20 late_later's l1 is 10 days overdue
+    # and paid on 07-01, beyond the 30-day horizon: 0
+    assert overdue.rows() == [
+        ("late_now", date(2026, 1, 15), 0),
+        ("late_later", date(2026, 4, 20), 0),
+    ]

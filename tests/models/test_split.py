@@ -28,7 +28,9 @@ def test_split_is_disjoint_and_respects_the_label_horizon(offsets, held_out, hor
     except ValueError:
         return  # too few snapshots before the test period: refused, not silently leaky
     assert set(train["as_of"].to_list()).isdisjoint(test["as_of"].to_list())
-    assert test["as_of"].n_unique() == held_out
+    # the test set is the latest `held_out` months (several days of a month are one month)
+    assert test["as_of"].dt.month_end().n_unique() == held_out
+    assert train["as_of"].dt.month_end().max() < test["as_of"].dt.month_end().min()
     assert train["as_of"].max() + timedelta(days=horizon) <= test["as_of"].min()
 
 
@@ -51,3 +53,16 @@ def test_too_few_snapshots_are_refused():
     dataset = pl.DataFrame({"customer_id": ["c"], "as_of": [date(2026, 1, 31)], "label": [0]})
     with pytest.raises(ValueError, match="need more than"):
         split_out_of_time(dataset, 1, 0)
+
+
+def test_spread_training_days_and_month_end_test_months_split_by_month():
+    # training months hold customers on spread days, the test months every one at month-end
+    days = [date(2026, 1, 2), date(2026, 1, 17), date(2026, 2, 5), date(2026, 2, 26),
+            date(2026, 3, 3), date(2026, 3, 29), date(2026, 4, 30), date(2026, 5, 31)]  # fmt: skip
+    dataset = pl.DataFrame({"customer_id": ["c"] * 8, "as_of": days, "label": [0] * 8})
+    train, test = split_out_of_time(dataset, 2, 30)
+    assert test["as_of"].to_list() == [date(2026, 4, 30), date(2026, 5, 31)]
+    # 03-29 + 30 days = 04-28, before the first test day (04-30): kept
+    assert train["as_of"].to_list() == days[:6]
+    train, _ = split_out_of_time(dataset, 2, 45)
+    assert train["as_of"].to_list() == days[:5]  # 03-29 + 45 days = 05-13, inside the test
