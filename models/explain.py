@@ -51,14 +51,19 @@ def reason_text(
     sign: int,
     risk_direction: int,
     kind: Kind = "delinquency",
+    missing: bool = False,
 ) -> str:
     """One reason: the group, the feature, the side of the usual its value is on, the effect.
 
     `sign` is the sign of the feature's contribution to the model's log-odds. For a feature
     with a risk direction, a contribution that raises risk comes from a value above the
     usual when higher means riskier (monotone constraints make this hold), below otherwise.
+    A `missing` value (null: no bureau score, fewer billing cycles than the feature's) is
+    on no side of the usual: the reason says the information is absent.
     """
     text = f"{GROUP_PT.get(group, group)}: {label}"
+    if missing:  # no value: no side of the usual, only the absence weighs
+        return f"{text} sem informação, o que {EFFECTS[kind][sign]}"
     if risk_direction:
         raises_risk = sign * MODEL_SIGN[kind] > 0
         above = raises_risk == (risk_direction > 0)
@@ -75,6 +80,7 @@ def top_reasons(
     direction: int = 1,
     risk_directions: Mapping[str, int] | None = None,
     max_reasons: int = MAX_REASONS,
+    missing: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Up to `max_reasons` reasons per row, strongest first, as texts and their weights.
 
@@ -83,7 +89,9 @@ def top_reasons(
     Portuguese name. `direction=1` explains what raises the model's score, `-1` what
     lowers it: for the delinquency model the adverse reasons are `1` and the favourable
     ones `-1`; for the propensity to pay, the reverse. `risk_directions` (default: the
-    catalog's) says which side of the usual a value is on.
+    catalog's) says which side of the usual a value is on. `missing` (rows x features in
+    `contributions`' column order, True where the value is null) makes a missing lead
+    feature's reason say so rather than place it above or below the usual.
     """
     if not 1 <= max_reasons <= MAX_REASONS:
         raise ValueError(f"max_reasons must be between 1 and {MAX_REASONS}")
@@ -112,20 +120,29 @@ def top_reasons(
     row, slot = np.nonzero(ranked_weight > 0)
     texts = np.array(
         [
-            reason_text(
-                groups[name], feature_texts.get(name, name), direction, risk.get(name, 0), kind
-            )
-            for name in names
+            [
+                reason_text(
+                    groups[name], feature_texts.get(name, name), direction, risk.get(name, 0),
+                    kind, absent,
+                )
+                for name in names
+            ]
+            for absent in (False, True)
         ],
         dtype=object,
-    )
+    )  # fmt: skip
     picked_group, picked_lead = rank[row, slot], ranked_lead[row, slot]
+    if missing is None:
+        absent = np.zeros(len(row), dtype=np.int64)
+    else:
+        order = [list(contributions.columns.drop("_bias", errors="ignore")).index(n) for n in names]
+        absent = np.asarray(missing, dtype=bool)[:, order][row, picked_lead].astype(np.int64)
     customers = pl.Series("customer_id", list(contributions.index))
     return (
         pl.DataFrame(
             {
                 "row": row,
-                "reason": texts[picked_lead].tolist(),
+                "reason": texts[absent, picked_lead].tolist(),
                 "group": np.array(group_names, dtype=object)[picked_group].tolist(),
                 "feature": np.array(names, dtype=object)[picked_lead].tolist(),
                 "weight": ranked_weight[row, slot],
@@ -185,13 +202,16 @@ def explain(
     matrix = feature_matrix(feature_rows)
     matrix.index = pd.Index(feature_rows["customer_id"].to_list(), name="customer_id")
     direction = adverse_direction(kind) * (-1 if favourable else 1)
+    contributions = model.contributions(matrix)
+    features = [c for c in contributions.columns if c != "_bias"]
     return top_reasons(
-        model.contributions(matrix),
+        contributions,
         GROUP_OF,
         LABEL_PT,
         kind=kind,
         direction=direction,
         max_reasons=max_reasons,
+        missing=matrix[features].isna().to_numpy(),
     )
 
 

@@ -98,6 +98,25 @@ def test_the_text_follows_the_sign_of_the_contribution():
     ]
 
 
+def test_a_missing_value_is_said_to_be_missing_not_above_or_below_the_usual():
+    # C1's bureau score is null (not obtained); C2's values are all known
+    frame = contributions()
+    missing = np.zeros((2, len(frame.columns) - 1), dtype=bool)
+    missing[0, list(frame.columns).index("bureau_score")] = True
+    first = reasons(frame, missing=missing).row(0, named=True)
+    # character: late_share 0.40 leads the group, so the known text stands
+    assert first["reasons"][0].startswith("Caráter: fração paga com atraso em 180 dias acima")
+    frame.loc["C1", "bureau_score"] = 0.45  # now the missing score leads its group
+    first = reasons(frame, missing=missing).row(0, named=True)
+    assert first["reasons"][0] == (
+        "Caráter: score de bureau sem informação, o que eleva o risco de inadimplência"
+    )
+    assert reasons(frame).row(0, named=True)["reasons"][0] == (
+        "Caráter: score de bureau abaixo do usual, o que eleva o risco de inadimplência"
+    )
+    assert reasons(frame, missing=missing).row(1, named=True) == reasons(frame).row(1, named=True)
+
+
 def test_ties_break_by_group_name_and_nothing_pushing_the_other_way_is_a_reason():
     second = reasons().row(1, named=True)
     # capacity and capital both push +0.2: alphabetical order decides

@@ -83,7 +83,7 @@ def test_probabilities_follow_classes_and_are_calibrated_out_of_sample(fitted):
     assert expected_calibration_error(y, proba[:, 1]) < 0.03
 
 
-@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+@pytest.mark.parametrize("method", [pytest.param("isotonic", marks=pytest.mark.slow), "sigmoid"])
 def test_a_calibrator_fitted_on_the_latest_period_keeps_the_ranking_and_calibrates(method):
     X, y, time = portfolio()
     model = MonotoneGBMClassifier(
@@ -201,7 +201,9 @@ def test_scorecard_learns_woe_that_rises_with_risk_and_bins_missing_apart():
     assert roc_auc_score(y_test, scorecard.predict_proba(X_test)[:, 1]) > 0.7
 
 
-@pytest.mark.parametrize(("rows", "expected"), [(6000, 20), (48000, 36)])
+@pytest.mark.parametrize(
+    ("rows", "expected"), [(6000, 20), pytest.param(48000, 36, marks=pytest.mark.slow)]
+)
 def test_the_default_smallest_leaf_scales_with_the_boosting_rows(rows, expected):
     X, y, time = portfolio(n=rows, seed=3)
     model = MonotoneGBMClassifier(monotone=MONOTONE, n_estimators=30, random_state=1)
