@@ -135,8 +135,8 @@ def top_reasons(
     if missing is None:
         absent = np.zeros(len(row), dtype=np.int64)
     else:
-        order = [list(contributions.columns.drop("_bias", errors="ignore")).index(n) for n in names]
-        absent = np.asarray(missing, dtype=bool)[:, order][row, picked_lead].astype(np.int64)
+        order = contributions.columns.drop("_bias", errors="ignore").get_indexer(names)
+        absent = np.asarray(missing, dtype=bool)[row, order[picked_lead]].astype(np.int64)
     customers = pl.Series("customer_id", list(contributions.index))
     return (
         pl.DataFrame(

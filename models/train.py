@@ -415,8 +415,17 @@ def reference_sample(
     )
 
 
-def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec) -> TrainingResult:
-    """Fit the boosted model and the scorecard on `train`; measure both on `test`."""
+def fit_and_evaluate(
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    spec: TrainingSpec,
+    reference: pl.DataFrame | None = None,
+) -> TrainingResult:
+    """Fit the boosted model and the scorecard on `train`; measure both on `test`.
+
+    The drift reference is drawn from `reference` (`reference_rows`), else from the
+    latest training snapshot.
+    """
     started = time.perf_counter()
     x_train, y_train = feature_matrix(train), train["label"].to_numpy()
     x_test, y_test = feature_matrix(test), test["label"].to_numpy()
@@ -453,7 +462,11 @@ def fit_and_evaluate(train: pl.DataFrame, test: pl.DataFrame, spec: TrainingSpec
         input_example=x_test.head(5),
         test_features=test.select("customer_id", "as_of", *FEATURE_NAMES),
         reference_sample=reference_sample(
-            train.filter(pl.col("as_of") == pl.col("as_of").max()), model, spec.random_state
+            train.filter(pl.col("as_of") == pl.col("as_of").max())
+            if reference is None or reference.height == 0
+            else reference,
+            model,
+            spec.random_state,
         ),
         data_fingerprint=data_fingerprint(train),
         seconds=time.perf_counter() - started,
@@ -487,21 +500,17 @@ def oracle_rows(
     column = ahead if lookahead else pit
     if column is None or column not in truth.columns:
         return None
-    clean = truth.filter(~pl.col("export_defect")) if "export_defect" in truth.columns else truth
-    defective = truth.height - clean.height
+    if "export_defect" in truth.columns:
+        defective = truth.filter("export_defect").select("customer_id").unique()
+        scores = scores.join(defective, on="customer_id", how="anti")
     joined = scores.join(
-        clean.select(
+        truth.select(
             "customer_id", pl.col("month_end").alias("as_of"), pl.col(column).alias("oracle")
         ),
         on=["customer_id", "as_of"],
         how="inner",
     ).drop_nulls("oracle")
-    wanted = (
-        scores.height
-        if not defective
-        else scores.join(clean.select("customer_id").unique(), on="customer_id", how="semi").height
-    )
-    if joined.height < wanted * 0.9 or joined["label"].n_unique() < 2:
+    if joined.height < scores.height * 0.9 or joined["label"].n_unique() < 2:
         return None
     return joined
 
@@ -550,11 +559,8 @@ def train(
         log.warning("own labels without label_horizon_days: no embargo before the test period")
     train_set, test_set = split_out_of_time(dataset, spec.out_of_time, horizon)
     check_outcomes(train_set, spec.kind, spec.labels.min_bad_outcomes)
-    result = fit_and_evaluate(train_set, test_set, spec)
-    if labels is None:
-        reference = reference_rows(feature_table, tables, spec)
-        if reference.height:
-            result.reference_sample = reference_sample(reference, result.model, spec.random_state)
+    reference = None if labels is not None else reference_rows(feature_table, tables, spec)
+    result = fit_and_evaluate(train_set, test_set, spec, reference)
     result.population = population_counts(feature_table, dataset)
     if (
         truth is not None

@@ -370,7 +370,8 @@ def nightly_flow(
         report = ingest_task(raw, store, ignore) if raw is not None else None
         advance()
         clock.lap("ingest")
-        version = require_store(store).version
+        opened = require_store(store)
+        version = opened.version
         champions = load_champions(uri, load_gate(folder / "gate.yaml").require_approval)
         held = read_decisions_task(decisions_db_url, as_of)
         clock.lap("champions")
@@ -383,7 +384,7 @@ def nightly_flow(
             parts, store, version, champions, config, as_of, advance, held
         )
         clock.lap("score + decide")
-        macro = require_store(store).read("macro")
+        macro = opened.read("macro")
         drift = drift_task(parts, decisions.segments, champions, drift_config, uri, as_of, macro)
         advance()
         clock.lap("drift")
